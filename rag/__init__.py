@@ -1,0 +1,44 @@
+"""Local retrieval-augmented Q&A over a folder of documents, with checked citations.
+
+    >>> from rag import answer
+    >>> a = answer("What is SoULS?")
+    >>> a.text, [c.doc_id for c in a.citations]
+
+Importing `rag` loads no model and no torch; the first call builds what it needs
+(index, models) once per process and reuses it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from .errors import BadIndexError, ModelError, QuestionError, RagError
+from .types import Answer, Citation
+
+__all__ = ["answer", "stream_answer", "Answer", "Citation", "RagError", "QuestionError",
+           "BadIndexError", "ModelError"]
+
+_pipeline = None
+_lock = threading.Lock()
+
+
+def _default():
+    global _pipeline
+    with _lock:
+        if _pipeline is None:
+            from .pipeline import Pipeline
+
+            _pipeline = Pipeline()
+        return _pipeline
+
+
+def answer(question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+    """Answer `question` from the documents; `history` is the chat so far as
+    (question, answer) pairs, used to read follow-ups."""
+    return _default().answer(question, history)
+
+
+def stream_answer(question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+    """Like `answer`, but yields the text as it is generated and ends with the `Answer`."""
+    return _default().stream(question, history)

