@@ -3,12 +3,14 @@
 The generator's own [n] markers are not trusted (a 135M model rarely writes them, and
 places them badly when it does). Each sentence is scored against every passage:
 
-    support = 0.5 * lexical + 0.5 * semantic
+    support = 0.7 * lexical + 0.3 * semantic
 
 lexical: share of the sentence's content terms present in the passage; semantic: cosine
 of the sentence and passage embeddings. A sentence keeps the best-supporting passage as
-its citation when support >= MIN_SUPPORT and every number and name it states occurs in
-that passage; otherwise it is dropped, and reported in `dropped`. Sentences that only
+its citation when support >= MIN_SUPPORT, lexical >= MIN_LEXICAL, and every number, name
+and question term it states occurs in that passage (a small model swaps subjects:
+"glocalization is a strategy to..." copied from a passage about relocalization).
+Otherwise it is dropped, and reported in `dropped`. Sentences that only
 talk about the passages ("the passage does not say...") are dropped as well. Citations
 are numbered in order of first use; passages no sentence uses are not cited.
 """
@@ -24,8 +26,10 @@ from .chunk import sentence_spans
 from .text import names, numbers, terms
 from .types import Citation, Hit
 
-MIN_SUPPORT = 0.45  # below this a sentence is not carried by any passage (see tests)
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+MIN_SUPPORT = 0.55  # below this a sentence is not carried by any passage (see tests)
+MIN_LEXICAL = 0.5  # at least half of what a sentence says must be in the passage's words
+NEAR_DUPLICATE = 0.8  # term overlap (Jaccard) above which a sentence repeats an earlier one
+_MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _META = re.compile(
     r"\b(the (given |provided )?(passages?|context|text|documents?) (does|do|did) not|"
     r"no (information|mention)|not (mentioned|provided|stated)|i (don't|do not) know|"
@@ -44,11 +48,13 @@ class Checked:
 def sentences(text: str) -> list[str]:
     """Sentences of the model's answer, its own markers and list bullets removed."""
     text = _MARKER.sub("", text)
-    out = []
+    out, seen = [], []
     for s, e in sentence_spans(text):
         sentence = re.sub(r"^(\d+[.)]|[-*•])\s+", "", text[s:e]).strip()
-        if len(terms(sentence)) >= 1 and sentence not in out:  # a repeated sentence adds nothing
+        words = terms(sentence)
+        if words and all(len(words & w) / len(words | w) < NEAR_DUPLICATE for w in seen):
             out.append(sentence)
+            seen.append(words)
     return out
 
 
@@ -57,15 +63,16 @@ def lexical(sentence: str, passage: str) -> float:
     return len(wanted & terms(passage)) / len(wanted) if wanted else 0.0
 
 
-def unsupported_facts(sentence: str, passage: str) -> set[str]:
-    """Numbers and names the sentence states that the passage does not contain."""
-    have = passage.lower()
-    facts = numbers(sentence) | names(sentence)
-    return {f for f in facts if f.lower() not in have and f.lower() not in numbers(passage)}
+def unsupported_facts(sentence: str, passage: str, question: str = "") -> set[str]:
+    """Numbers, names and question terms the sentence states that the passage lacks."""
+    have, have_terms = passage.lower(), terms(passage)
+    facts = {f for f in numbers(sentence) | names(sentence)
+             if f not in have and f not in numbers(passage)}
+    return facts | ((terms(sentence) & terms(question)) - have_terms)
 
 
 def attach(answer: str, hits: list[Hit], sentence_vecs: np.ndarray,
-           passage_vecs: np.ndarray) -> Checked:
+           passage_vecs: np.ndarray, question: str = "") -> Checked:
     """Keep the supported sentences of `answer`, each cited to its best passage."""
     parts = sentences(answer)
     kept, used, dropped = [], {}, []
@@ -76,8 +83,10 @@ def attach(answer: str, hits: list[Hit], sentence_vecs: np.ndarray,
         sims = passage_vecs @ sentence_vecs[i]
         best, best_support = None, 0.0
         for j, hit in enumerate(hits):
-            support = 0.5 * lexical(sentence, hit.chunk.text) + 0.5 * float(sims[j])
-            if support > best_support and not unsupported_facts(sentence, hit.chunk.text):
+            lex = lexical(sentence, hit.chunk.text)
+            support = 0.7 * lex + 0.3 * float(sims[j])
+            if (support > best_support and lex >= MIN_LEXICAL
+                    and not unsupported_facts(sentence, hit.chunk.text, question)):
                 best, best_support = j, support
         if best is None or best_support < MIN_SUPPORT:
             dropped.append(sentence)

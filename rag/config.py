@@ -27,7 +27,8 @@ class Config:
     chunk_overlap: int = 32
 
     # retrieval
-    top_k: int = 4  # passages shown to the generator and offered as sources
+    top_k: int = 4  # passages retrieved and offered as sources
+    context_sentences: int = 6  # of their sentences, how many the generator reads (rag/context.py)
     embed_batch: int = 32  # sentences per encoder call while indexing
 
     # abstention: see rag/abstain.py for how these were calibrated

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from . import abstain, cite, retrieve
+from . import abstain, cite, context, retrieve
 from .config import Config
 from .embed import Embedder, MiniLM
 from .errors import QuestionError
@@ -24,6 +24,7 @@ from .types import Answer, Hit
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
+MAX_SENTENCES = 3
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 
 
@@ -47,16 +48,15 @@ def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
     return question
 
 
-def prompt(question: str, hits: list[Hit]) -> list[dict]:
-    passages = "\n\n".join(f"[{i}] {h.chunk.text}" for i, h in enumerate(hits, 1))
+def prompt(question: str, selected: list[tuple[int, str]]) -> list[dict]:
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"{passages}\n\nQuestion: {question}"}]
+            {"role": "user", "content": f"{context.render(selected)}\n\nQuestion: {question}"}]
 
 
-def _repeats(text: str) -> bool:
-    """Stop decoding once the model repeats a sentence or has said five."""
-    done = cite.sentences(text.rsplit(".", 1)[0] + ".") if "." in text else []
-    return len(done) >= 5 or len(done) < text.count(". ") - 1
+def _enough(text: str) -> bool:
+    """Stop decoding after MAX_SENTENCES finished sentences, or at the first repeat."""
+    finished = [t for t in re.split(r"(?<=[.!?])\s+", text)[:-1] if t.strip()]
+    return len(finished) >= MAX_SENTENCES or len(cite.sentences(" ".join(finished))) < len(finished)
 
 
 class Pipeline:
@@ -101,16 +101,21 @@ class Pipeline:
             yield Answer(text, [], True, {**timings, "total": time.perf_counter() - t0}, hits)
             return
         t2 = time.perf_counter()
+        cands = context.candidates(hits)
+        vecs = self.embedder.encode([s for _, s in cands] + [question])
+        selected = context.select(question, cands, vecs[:-1], vecs[-1], self.config.context_sentences)
+        timings["select"] = time.perf_counter() - t2
+        t2 = time.perf_counter()
         raw = ""
-        for piece in self.generator.stream(prompt(question, hits), self.config.max_new_tokens,
-                                           stop=_repeats):
+        for piece in self.generator.stream(prompt(question, selected), self.config.max_new_tokens,
+                                           stop=_enough):
             raw += piece
             yield piece
         t3 = time.perf_counter()
         parts = cite.sentences(raw)
         sentence_vecs = self.embedder.encode(parts) if parts else None
         passage_vecs = index.vectors.reconstruct_batch([h.row for h in hits])
-        checked = cite.attach(raw, hits, sentence_vecs, passage_vecs)
+        checked = cite.attach(raw, hits, sentence_vecs, passage_vecs, question)
         timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
         timings["total"] = time.perf_counter() - t0
         if not checked.citations:

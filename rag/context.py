@@ -1,0 +1,49 @@
+"""Choose what the generator reads: the passage sentences closest to the question.
+
+A 135M-parameter model copies well but does not select (OFFLINE.md): given four whole
+passages it drifts to whichever sentence is nearest, or mixes subjects. Given only the
+few sentences that bear on the question, each tagged with its passage number, it copies
+the right one. A sentence is ranked by 0.7 * cosine(question, sentence) + 0.3 * share of
+the question's terms it contains; the best `n` are kept in document order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chunk import sentence_spans
+from .text import terms
+from .types import Hit
+
+MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evidence
+
+
+def candidates(hits: list[Hit]) -> list[tuple[int, str]]:
+    """(passage number, sentence) for every informative sentence of the passages."""
+    out = []
+    for n, h in enumerate(hits, 1):
+        text, spans = h.chunk.text, []
+        for s, e in sentence_spans(text):
+            # a fragment ("Colin Hines." after a book title) belongs to the line it is on
+            if spans and len(terms(text[s:e])) < MIN_TERMS and "\n" not in text[spans[-1][1]:s]:
+                spans[-1] = (spans[-1][0], e)
+            else:
+                spans.append((s, e))
+        out.extend((n, text[s:e]) for s, e in spans if len(terms(text[s:e])) >= MIN_TERMS)
+    return out
+
+
+def select(question: str, cands: list[tuple[int, str]], vectors: np.ndarray,
+           query: np.ndarray, n: int) -> list[tuple[int, str]]:
+    """The `n` candidates that best match the question, in their original order."""
+    if not cands:
+        return []
+    wanted = terms(question)
+    lexical = np.array([len(wanted & terms(s)) / max(1, len(wanted)) for _, s in cands])
+    scores = 0.7 * (vectors @ query) + 0.3 * lexical
+    keep = sorted(np.argsort(-scores, kind="stable")[:n])
+    return [cands[i] for i in keep]
+
+
+def render(selected: list[tuple[int, str]]) -> str:
+    return "\n".join(f"[{n}] {s}" for n, s in selected)
