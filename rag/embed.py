@@ -21,6 +21,8 @@ class Embedder(Protocol):
     name: str
     dim: int
 
+    def load(self) -> None: ...
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
 
 
@@ -34,7 +36,7 @@ class MiniLM:
         self._model = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,7 +50,7 @@ class MiniLM:
         return self._model
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        model = self._model or self._load()
+        model = self._model or self.load()
         vectors = model.encode(
             list(texts), batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,

@@ -28,6 +28,8 @@ CACHE_NAME = "smollm2-135m-instruct-f32-v1"
 class Generator(Protocol):
     name: str
 
+    def load(self) -> None: ...
+
     def stream(self, messages: list[dict], max_new_tokens: int,
                stop: Callable[[str], bool] | None = None) -> Iterator[str]: ...
 

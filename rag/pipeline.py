@@ -20,6 +20,7 @@ from .errors import QuestionError
 from .generate import Generator, SmolLM
 from .index import Index, ensure
 from .ingest import load_folder
+from .text import terms
 from .types import Answer, Hit
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
@@ -41,9 +42,9 @@ def clean_question(question: str, limit: int) -> tuple[str, bool]:
 
 
 def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
-    """A standalone query: a short follow-up that points back ("its", "they") carries
-    the previous question with it."""
-    if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 3):
+    """A standalone query: a follow-up that points back ("its", "they") or names nothing
+    ("Why?") carries the previous question with it."""
+    if history and (_FOLLOW_UP.search(question) or not terms(question)):
         return f"{history[-1][0]} {question}"
     return question
 
@@ -80,6 +81,12 @@ class Pipeline:
                 self._index = ensure(docs, self.embedder, self.config, log=self.log)
             return self._index
 
+    def warm(self) -> None:
+        """Load the index and both models now rather than on the first question."""
+        _ = self.index
+        self.embedder.load()
+        self.generator.load()
+
     def retrieve(self, question: str, history=None) -> list[Hit]:
         query = search_query(question, history)
         vector = self.embedder.encode([query])[0]
@@ -89,6 +96,7 @@ class Pipeline:
         """Yield the answer's text as it is generated, then the checked `Answer`."""
         t0 = time.perf_counter()
         question, truncated = clean_question(question, self.config.max_question_chars)
+        self.warm()
         index = self.index
         t1 = time.perf_counter()
         hits = self.retrieve(question, history)

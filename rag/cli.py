@@ -1,0 +1,76 @@
+"""Command line: `python -m rag index [FOLDER]` and `python -m rag ask "QUESTION" [--json]`.
+
+Errors the user can act on (empty question, missing folder, broken index) print one
+line and exit with status 2; nothing prints a stack trace for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import RagError
+
+
+def _pipeline(folder: str | None = None):
+    from .config import Config
+    from .pipeline import Pipeline
+
+    config = Config(docs_dir=Path(folder).resolve()) if folder else Config()
+    return Pipeline(config, log=lambda msg: print(msg, file=sys.stderr))
+
+
+def cmd_index(args) -> None:
+    from .index import ensure
+    from .ingest import load_folder
+
+    p = _pipeline(args.folder)
+    docs, skipped = load_folder(p.config.docs_dir)
+    for s in skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    index = ensure(docs, p.embedder, p.config, log=p.log)
+    print(f"index ready: {len(index.chunks)} chunks from {len(docs)} documents in {p.config.index_dir}")
+
+
+def cmd_ask(args) -> None:
+    p = _pipeline(args.folder)
+    if args.json:
+        a = p.answer(args.question)
+        print(json.dumps(asdict(a), ensure_ascii=False, indent=1, default=str))
+        return
+    final = None
+    for piece in p.stream(args.question):
+        if isinstance(piece, str):
+            continue  # the checked text is printed once, below
+        final = piece
+    print(final.text)
+    if final.citations:
+        print("\nSources:")
+        for c in final.citations:
+            quote = " ".join(c.quote.split())
+            print(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}, score {c.score:.2f})")
+            print(f"    \"{quote[:300]}{'…' if len(quote) > 300 else ''}\"")
+    print("\n" + "  ".join(f"{k} {v:.2f}s" for k, v in final.timings.items()), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rag", description="Local Q&A over documents, with citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ix = sub.add_parser("index", help="build or update the index of a folder (default: seeds/)")
+    ix.add_argument("folder", nargs="?")
+    ix.set_defaults(func=cmd_index)
+    ask = sub.add_parser("ask", help="answer a question from the documents")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument("--folder", help="documents folder (default: seeds/)")
+    ask.set_defaults(func=cmd_ask)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (RagError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

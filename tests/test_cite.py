@@ -1,0 +1,67 @@
+import re
+
+import numpy as np
+
+from rag import cite
+from rag.types import Chunk, Hit
+from tests.conftest import FakeEmbedder
+
+PASSAGES = [
+    "The SoULS project assembles solar lamps locally in rural Bihar. Local women repair the lamps.",
+    "Globalization moves goods and capital across borders. Critics say it hollows out factory towns.",
+    "Local farms sell vegetables at weekly markets.",
+]
+
+
+def hits():
+    return [Hit(Chunk(f"doc{i}", 10 * i, 10 * i + len(p), p), f"Title {i}", 0.5 - i / 10, i)
+            for i, p in enumerate(PASSAGES)]
+
+
+def check(answer: str, question: str = ""):
+    e = FakeEmbedder()
+    parts = cite.sentences(answer)
+    return cite.attach(answer, hits(), e.encode(parts) if parts else np.zeros((0, 64)),
+                       e.encode(PASSAGES), question)
+
+
+def test_citations_numbered_in_order_of_first_use_and_unused_not_listed():
+    out = check("Critics say globalization hollows out factory towns. "
+                "The SoULS project assembles solar lamps locally in Bihar. "
+                "Globalization moves goods and capital across borders.")
+    assert out.text.count("[1]") == 2 and out.text.count("[2]") == 1
+    assert [(c.n, c.doc_id) for c in out.citations] == [(1, "doc1"), (2, "doc0")]
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", out.text)}
+    assert markers == {c.n for c in out.citations}
+    c = out.citations[0]
+    assert (c.quote, c.start, c.end, c.title) == (PASSAGES[1], 10, 10 + len(PASSAGES[1]), "Title 1")
+
+
+def test_wrong_model_markers_are_replaced():
+    out = check("Local farms sell vegetables at weekly markets [1].")
+    assert out.text == "Local farms sell vegetables at weekly markets. [1]"
+    assert out.citations[0].doc_id == "doc2"
+
+
+def test_invented_number_and_name_are_dropped():
+    out = check("The SoULS project assembles 5000 solar lamps locally in Bihar. "
+                "Local women repair the lamps in Mumbai.")
+    assert out.citations == []
+    assert len(out.dropped) == 2
+
+
+def test_unsupported_and_meta_sentences_are_dropped():
+    out = check("The moon is made of green cheese and tastes wonderful. "
+                "The passages do not mention the moon. "
+                "Local farms sell vegetables at weekly markets.")
+    assert out.text == "Local farms sell vegetables at weekly markets. [1]"
+    assert len(out.dropped) == 2
+
+
+def test_subject_swapped_from_the_question_is_caught():
+    out = check("Glocalization moves goods and capital across borders.", "What is glocalization?")
+    assert out.citations == [] and out.dropped
+
+
+def test_repeated_sentences_count_once():
+    assert cite.sentences("Farms sell food. Farms sell food! 1. Farms sell food.") == ["Farms sell food."]

@@ -1,0 +1,113 @@
+import json
+
+import numpy as np
+import pytest
+
+from rag import index as ix
+from rag.errors import BadIndexError
+from rag.ingest import load_folder
+from rag.retrieve import search
+from tests.conftest import FakeEmbedder
+
+
+def built(config, embedder=None):
+    docs, _ = load_folder(config.docs_dir)
+    return docs, ix.ensure(docs, embedder or FakeEmbedder(), config, log=lambda *_: None)
+
+
+def test_build_save_load_round_trip(config):
+    docs, index = built(config)
+    loaded = ix.load(config.index_dir, FakeEmbedder(), config)
+    assert loaded.chunks == index.chunks
+    assert loaded.vectors.ntotal == len(index.chunks)
+    m = loaded.manifest
+    assert m["format"] == ix.FORMAT and m["embedding_model"] == "fake-bag-of-words" and m["dim"] == 64
+    assert m["chunking"] == {"tokenizer": "cl100k_base", "max_tokens": 40, "overlap": 8}
+    assert {k: v["sha256"] for k, v in m["documents"].items()} == {d.id: d.sha256 for d in docs}
+
+
+def test_manifest_mismatch_is_refused(config):
+    built(config)
+    with pytest.raises(BadIndexError, match="chunking"):
+        ix.load(config.index_dir, FakeEmbedder(), config.with_(chunk_tokens=50))
+
+    class Other(FakeEmbedder):
+        name = "another-model"
+
+    with pytest.raises(BadIndexError, match="embedding_model.*rebuild"):
+        ix.load(config.index_dir, Other(), config)
+
+
+def test_corrupted_file_is_detected(config):
+    built(config)
+    snap = config.index_dir / "snapshots" / (config.index_dir / "CURRENT").read_text().strip()
+    with open(snap / "vectors.faiss", "r+b") as f:
+        f.seek(60)
+        f.write(b"\xff\xff\xff\xff")
+    with pytest.raises(BadIndexError, match="corrupted"):
+        ix.load(config.index_dir, FakeEmbedder(), config)
+
+
+def test_changed_documents_rebuild_and_only_new_text_is_embedded(config):
+    docs, first = built(config)
+    (config.docs_dir / "farms.txt").write_text("Farmers swap seeds at the village fair every spring.")
+    (config.docs_dir / "new.txt").write_text("A brand new document about regional currencies.")
+    embedder = FakeEmbedder()
+    docs, second = built(config, embedder)
+    changed = [c for c in second.chunks if c.doc_id in ("farms", "new")]
+    assert sum(embedder.calls) == len(changed)  # the unchanged documents were reused
+    assert "new" in second.manifest["documents"]
+    again = FakeEmbedder()
+    built(config, again)
+    assert again.calls == []  # up to date: nothing embedded
+
+
+def test_a_killed_build_leaves_the_previous_index(config, monkeypatch):
+    docs, first = built(config)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as if killed mid-write
+
+    monkeypatch.setattr(ix, "_sha256_file", crash)
+    docs[0] = docs[0].__class__(docs[0].id, "t", "changed text.", "p", "sha")
+    with pytest.raises(KeyboardInterrupt):
+        ix.save(ix.build(docs, FakeEmbedder(), config), config.index_dir)
+    monkeypatch.undo()
+    loaded = ix.load(config.index_dir, FakeEmbedder(), config)
+    assert loaded.chunks == first.chunks
+    assert not [p for p in (config.index_dir / "snapshots").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_leftovers_of_a_killed_build_do_not_matter(config):
+    built(config)
+    (config.index_dir / "snapshots" / ".tmp-dead").mkdir()
+    (config.index_dir / "snapshots" / ".tmp-dead" / "vectors.faiss").write_bytes(b"half")
+    docs, index = built(config)
+    assert ix.load(config.index_dir, FakeEmbedder(), config).chunks == index.chunks
+
+
+def test_missing_index_says_how_to_build(config):
+    with pytest.raises(BadIndexError, match="python -m rag index"):
+        ix.load(config.index_dir, FakeEmbedder(), config)
+
+
+def test_manifest_is_json_with_checksums(config):
+    built(config)
+    snap = config.index_dir / "snapshots" / (config.index_dir / "CURRENT").read_text().strip()
+    m = json.loads((snap / "manifest.json").read_text())
+    assert set(m["files"]) == {"chunks.jsonl", "vectors.faiss"}
+
+
+@pytest.mark.parametrize("n,k", [(5, 3), (17, 5), (101, 17)])
+def test_search_matches_brute_force(config, n, k):
+    rng = np.random.default_rng(n)
+    vecs = rng.normal(size=(n, 64)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    chunks = [ix.Chunk("d", i, i + 1, "x") for i in range(n)]
+    index = ix.Index({"documents": {"d": {"title": "T"}}}, chunks, ix._flat(vecs, 64))
+    q = vecs[0] + 0.1 * rng.normal(size=64).astype(np.float32)
+    q /= np.linalg.norm(q)
+    hits = search(index, q, k)
+    expected = np.argsort(-(vecs @ q))[:k]
+    assert [h.row for h in hits] == list(expected)
+    assert np.allclose([h.score for h in hits], (vecs @ q)[expected], atol=1e-5)

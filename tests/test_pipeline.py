@@ -1,0 +1,94 @@
+import re
+import subprocess
+import sys
+
+import pytest
+
+from rag import Answer, QuestionError
+from rag.pipeline import Pipeline, clean_question, search_query
+from tests.conftest import FakeEmbedder, FakeGenerator
+
+
+def copy_first_passage_sentence(messages):
+    """What the real small model mostly does: copy the first context line."""
+    line = messages[-1]["content"].split("\n")[0]
+    return re.sub(r"^\[\d+\]\s*", "", line) + " [1]"
+
+
+@pytest.fixture
+def pipe(config):
+    return Pipeline(config.with_(min_score=0.2), FakeEmbedder(), FakeGenerator(copy_first_passage_sentence),
+                    log=lambda *_: None)
+
+
+def test_answer_cites_the_passage_it_copied(pipe):
+    a = pipe.answer("Who repairs the solar lamps in the SoULS project?")
+    assert isinstance(a, Answer) and not a.abstained
+    assert a.citations and a.citations[0].doc_id == "solar"
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", a.text)} == {c.n for c in a.citations}
+    c = a.citations[0]
+    doc_text = (pipe.config.docs_dir / "solar.txt").read_text()
+    assert c.quote in doc_text.replace("\n\n", "\n") or c.quote.split("\n")[-1] in doc_text
+    assert {"retrieve", "generate", "cite", "total"} <= set(a.timings)
+
+
+def test_prompt_numbers_the_passages(pipe):
+    pipe.answer("Who repairs the solar lamps?")
+    prompt = pipe.generator.prompts[-1][-1]["content"]
+    assert re.match(r"\[\d\] ", prompt) and prompt.endswith("Question: Who repairs the solar lamps?")
+
+
+def test_off_topic_question_abstains_without_generating(pipe):
+    a = pipe.answer("What was the GDP of France in 2019?")
+    assert a.abstained and a.citations == [] and "can't answer" in a.text
+    assert pipe.generator.prompts == []
+
+
+def test_invented_answer_becomes_an_abstention(config):
+    pipe = Pipeline(config.with_(min_score=0.2), FakeEmbedder(),
+                    FakeGenerator("The lamps cost 42 dollars in Paris."), log=lambda *_: None)
+    a = pipe.answer("What do the solar lamps cost?")
+    assert a.abstained and a.citations == [] and a.dropped == ["The lamps cost 42 dollars in Paris."]
+
+
+def test_stream_yields_text_then_the_answer(pipe):
+    parts = list(pipe.stream("Who repairs the solar lamps?"))
+    assert all(isinstance(p, str) for p in parts[:-1]) and len(parts) > 2
+    assert isinstance(parts[-1], Answer)
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])
+def test_empty_question_is_a_clear_error(pipe, q):
+    with pytest.raises(QuestionError, match="empty"):
+        pipe.answer(q)
+
+
+def test_long_question_is_truncated_with_a_notice(pipe):
+    a = pipe.answer("solar lamps " * 20_000)
+    assert a.text.startswith("(Your question was shortened")
+
+
+def test_clean_question():
+    assert clean_question("  what\tis\x07 it? ", 100) == ("what is it?", False)
+    assert clean_question("abc def ghi", 7) == ("abc", True)
+
+
+def test_follow_up_carries_the_previous_question():
+    history = [("What is SoULS?", "SoULS is an initiative of IIT Bombay. [1]")]
+    assert search_query("Who are its beneficiaries?", history) == "What is SoULS? Who are its beneficiaries?"
+    assert search_query("What is glocalization?", history) == "What is glocalization?"
+    assert search_query("Who are its beneficiaries?", None) == "Who are its beneficiaries?"
+
+
+def test_models_and_index_are_reused(pipe):
+    pipe.answer("Who repairs the solar lamps?")
+    calls = len(pipe.embedder.calls)
+    index = pipe.index
+    pipe.answer("Who repairs the solar lamps?")
+    assert pipe.index is index and len(pipe.embedder.calls) - calls <= 3  # query, sentences; no re-index
+
+
+def test_importing_rag_loads_no_torch():
+    code = "import sys, rag; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"

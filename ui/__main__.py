@@ -1,0 +1,5 @@
+"""`python -m ui`: start the web chat."""
+
+from .app import main
+
+main()

@@ -1,0 +1,128 @@
+"""Web chat over the documents: Gradio ChatInterface on http://127.0.0.1:7860.
+
+The answer streams as it is generated, then is replaced by the checked answer with its
+[n] markers and, under it, the sources: title, position in the document and the quoted
+passage. Document text is escaped, never rendered as HTML or Markdown. Binds to loopback
+(RAG_HOST to change it), no share link, analytics off. Imports only rag's public API.
+The `chat` endpoint is what gradio_client calls.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import threading
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+import rag  # noqa: E402
+
+log = logging.getLogger("rag.ui")
+EXAMPLES = [
+    "What is SoULS?",
+    "Who wrote Localization: A Global Manifesto?",
+    "What is relocalization?",
+    "Who are the primary beneficiaries of SoULS?",
+]
+
+
+def escape(text: str) -> str:
+    """Document text shown as text: HTML escaped, Markdown syntax neutralised."""
+    text = html.escape(" ".join(text.split()), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+\-!|~>])", r"\\\1", text)
+
+
+def render(a: rag.Answer) -> str:
+    """The checked answer and its sources, as Markdown."""
+    lines = [html.escape(a.text, quote=False)]
+    if a.citations:
+        lines.append("\n**Sources**")
+        for c in a.citations:
+            lines.append(f"\n**[{c.n}] {escape(c.title)}** · `{c.doc_id}` · characters {c.start}–{c.end}"
+                         f"\n> {escape(c.quote)}")
+    elif a.abstained and a.passages:
+        lines.append("\n**Closest passages found (not sufficient to answer)**")
+        for h in a.passages[:2]:
+            lines.append(f"\n*{escape(h.title)}* · `{h.chunk.doc_id}` · similarity {h.score:.2f}"
+                         f"\n> {escape(h.chunk.text[:300])}…")
+    if a.timings:
+        stages = " · ".join(f"{k} {v:.1f} s" for k, v in a.timings.items() if k != "total")
+        lines.append(f"\n<sub>{stages} · total {a.timings.get('total', 0):.1f} s</sub>")
+    return "\n".join(lines)
+
+
+def _pairs(history: list) -> list[tuple[str, str]]:
+    """Gradio's openai-style history -> (question, answer) pairs."""
+    def text(content) -> str:
+        if isinstance(content, list):
+            return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return content if isinstance(content, str) else ""
+
+    pairs, question = [], None
+    for m in history or []:
+        role, content = m.get("role"), text(m.get("content"))
+        if role == "user":
+            question = content
+        elif role == "assistant" and question is not None:
+            pairs.append((question, content))
+            question = None
+    return pairs
+
+
+def chat(message: str, history: list):
+    """Stream the answer, then show the checked one with its sources."""
+    shown = ""
+    try:
+        for piece in rag.stream_answer(message, _pairs(history)):
+            if isinstance(piece, str):
+                shown += piece
+                yield html.escape(shown, quote=False) + " ▌"
+            else:
+                yield render(piece)
+    except rag.RagError as e:
+        yield f"⚠️ {html.escape(str(e), quote=False)}"
+    except Exception as e:  # keep serving; the details go to the server log
+        log.exception("answer failed")
+        yield f"⚠️ Something went wrong while answering ({type(e).__name__}). Please try again."
+
+
+def build() -> gr.ChatInterface:
+    return gr.ChatInterface(
+        chat,
+        api_name="chat",
+        title="Globalization vs localization: ask the documents",
+        description="Answers come only from the documents, with each sentence tied to the passage "
+                    "it came from. When the documents do not hold the answer, it says so.",
+        examples=EXAMPLES,
+        cache_examples=False,
+        concurrency_limit=1,
+    )
+
+
+def warm_up() -> None:
+    """Load the index and models in the background, so the first answer is quick."""
+    def run():
+        try:
+            rag.answer("What is localization?")
+        except Exception:
+            log.exception("warm-up failed")
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    host = os.environ.get("RAG_HOST", "127.0.0.1")
+    port = int(os.environ.get("RAG_PORT", "7860"))
+    warm_up()
+    build().queue(max_size=32).launch(server_name=host, server_port=port, share=False,
+                                      show_error=False)
+
+
+if __name__ == "__main__":
+    main()
