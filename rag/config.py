@@ -32,7 +32,7 @@ class Config:
     embed_batch: int = 32  # sentences per encoder call while indexing
 
     # abstention: see rag/abstain.py for how these were calibrated
-    min_score: float = 0.30  # best cosine similarity below this: nothing relevant was found
+    min_score: float = 0.20  # best cosine similarity below this: nothing relevant was found
     min_coverage: float = 0.5  # share of the question's key terms found in the passages
 
     # generation

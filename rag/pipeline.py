@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 from . import abstain, cite, context, retrieve
+from .chunk import sentence_spans
 from .config import Config
 from .embed import Embedder, MiniLM
 from .errors import QuestionError
@@ -55,9 +56,9 @@ def prompt(question: str, selected: list[tuple[int, str]]) -> list[dict]:
 
 
 def _enough(text: str) -> bool:
-    """Stop decoding after MAX_SENTENCES finished sentences, or at the first repeat."""
-    finished = [t for t in re.split(r"(?<=[.!?])\s+", text)[:-1] if t.strip()]
-    return len(finished) >= MAX_SENTENCES or len(cite.sentences(" ".join(finished))) < len(finished)
+    """Stop decoding after MAX_SENTENCES finished sentences or lines, or at the first repeat."""
+    finished = [text[s:e] for s, e in sentence_spans(text)[:-1]]
+    return len(finished) >= MAX_SENTENCES or len(cite.sentences("\n".join(finished))) < len(finished)
 
 
 class Pipeline:
