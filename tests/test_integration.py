@@ -81,12 +81,15 @@ def test_stream_yields_pieces_then_the_answer(pipe):
     assert parts[-1].citations
 
 
-def test_answer_works_with_the_network_blocked(tmp_path, no_network):
-    # a fresh pipeline: loading the models and building the index must not touch the network
+def test_answer_works_with_the_network_blocked(monkeypatch, no_network):
+    # rag.answer() from scratch in this process: loading both models, the index and
+    # answering must not touch the network
+    import rag
+
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", 9))
-    p = Pipeline(Config(index_dir=tmp_path / "index"), log=lambda *_: None)
-    a = p.answer("Who wrote Localization: A Global Manifesto?")
+    monkeypatch.setattr(rag, "_pipeline", None)
+    a = rag.answer("Who wrote Localization: A Global Manifesto?")
     assert "Colin Hines" in a.text
 
 
