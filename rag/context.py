@@ -4,7 +4,8 @@ A 135M-parameter model copies well but does not select (OFFLINE.md): given four 
 passages it drifts to whichever sentence is nearest, or mixes subjects. Given only the
 few sentences that bear on the question, each tagged with its passage number, it copies
 the right one. A sentence is ranked by 0.7 * cosine(question, sentence) + 0.3 * share of
-the question's terms it contains; the best `n` are kept in document order.
+the question's terms it contains; the best `n` are kept in document order, grouped by
+passage.
 """
 
 from __future__ import annotations
@@ -46,4 +47,10 @@ def select(question: str, cands: list[tuple[int, str]], vectors: np.ndarray,
 
 
 def render(selected: list[tuple[int, str]]) -> str:
-    return "\n".join(f"[{n}] {s}" for n, s in selected)
+    """One paragraph per passage, "[n] sentence sentence". (One line per sentence made
+    the model echo the list back, line by line: 7 of 10 calibration questions answered
+    against 8 of 10 this way.)"""
+    groups: dict[int, list[str]] = {}
+    for n, sentence in selected:
+        groups.setdefault(n, []).append(sentence)
+    return "\n\n".join(f"[{n}] " + " ".join(sentences) for n, sentences in groups.items())

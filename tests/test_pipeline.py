@@ -92,3 +92,9 @@ def test_importing_rag_loads_no_torch():
     code = "import sys, rag; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_context_groups_sentences_by_passage():
+    from rag.context import render
+
+    assert render([(1, "A one."), (1, "A two."), (2, "B one.")]) == "[1] A one. A two.\n\n[2] B one."
