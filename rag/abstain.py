@@ -51,9 +51,9 @@ def assess(question: str, hits: list[Hit], config: Config) -> Evidence:
     return Evidence(score, coverage, missing, answerable)
 
 
-def refusal(evidence: Evidence) -> str:
-    """The plain-words text of an abstention."""
-    if evidence.missing and evidence.coverage < 0.5:
+def refusal(evidence: Evidence | None) -> str:
+    """The plain-words text of an abstention; `None` when the answer failed the check."""
+    if evidence is not None and evidence.missing and evidence.coverage < 0.5:
         about = ", ".join(evidence.missing[:4])
         return (f"I can't answer that from the documents: none of the passages I found "
                 f"mention {about}, so I won't guess.")

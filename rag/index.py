@@ -84,7 +84,7 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
           previous: Index | None = None) -> Index:
     """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change."""
     settings = _settings(embedder, config)
-    reusable: dict[str, tuple[list[Chunk], np.ndarray]] = {}
+    reusable: dict[tuple[str, str], tuple[list[Chunk], np.ndarray]] = {}  # (id, sha256) -> chunks, vectors
     if previous is not None and all(previous.manifest.get(k) == v for k, v in settings.items()):
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(previous.chunks):
@@ -92,8 +92,8 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         for doc_id, meta in previous.manifest["documents"].items():
             if doc_id in rows:
                 vecs = np.stack([previous.vectors.reconstruct(i) for i in rows[doc_id]])
-                reusable[meta["sha256"] + doc_id] = ([previous.chunks[i] for i in rows[doc_id]], vecs)
-    plan = [reusable.get(d.sha256 + d.id) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
+                reusable[doc_id, meta["sha256"]] = ([previous.chunks[i] for i in rows[doc_id]], vecs)
+    plan = [reusable.get((d.id, d.sha256)) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
             for d in docs]
     texts = [c.text for cs, vecs in plan if vecs is None for c in cs]
     embedded = embedder.encode(texts, batch_size=config.embed_batch) if texts else None

@@ -89,7 +89,9 @@ class Pipeline:
         self.generator.load()
 
     def retrieve(self, question: str, history=None) -> list[Hit]:
-        query = search_query(question, history)
+        return self._search(search_query(question, history))
+
+    def _search(self, query: str) -> list[Hit]:
         vector = self.embedder.encode([query])[0]
         return retrieve.search(self.index, vector, self.config.top_k)
 
@@ -100,8 +102,9 @@ class Pipeline:
         self.warm()
         index = self.index
         t1 = time.perf_counter()
-        hits = self.retrieve(question, history)
-        evidence = abstain.assess(search_query(question, history), hits, self.config)
+        query = search_query(question, history)
+        hits = self._search(query)
+        evidence = abstain.assess(query, hits, self.config)
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = "(Your question was shortened to fit the model.) " if truncated else ""
         if not evidence.answerable:
@@ -128,7 +131,7 @@ class Pipeline:
         timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
         timings["total"] = time.perf_counter() - t0
         if not checked.citations:
-            text = notice + abstain.refusal(abstain.Evidence(evidence.score, evidence.coverage, (), False))
+            text = notice + abstain.refusal(None)  # nothing generated survived the check
             yield Answer(text, [], True, timings, hits, checked.dropped)
             return
         yield Answer(notice + checked.text, checked.citations, False, timings, hits, checked.dropped)
