@@ -46,7 +46,7 @@ def assess(question: str, hits: list[Hit], config: Config) -> Evidence:
     found = set().union(*(terms(h.chunk.text) | terms(h.title) for h in hits)) if hits else set()
     missing = tuple(sorted(wanted - found))
     coverage = 1 - len(missing) / len(wanted) if wanted else 0.0
-    score = max((h.score for h in hits), default=0.0)
+    score = max((h.similarity for h in hits), default=0.0)
     answerable = score >= CONFIDENT_SCORE or (score >= config.min_score and coverage >= config.min_coverage)
     return Evidence(score, coverage, missing, answerable)
 

@@ -56,6 +56,14 @@ def cmd_ask(args) -> None:
     print("\n" + "  ".join(f"{k} {v:.2f}s" for k, v in final.timings.items()), file=sys.stderr)
 
 
+def cmd_eval(args) -> None:
+    from .evaluate import eval_retrieval, table
+
+    result = eval_retrieval(Path(args.data), args.split, alpha=args.alpha, fusion=args.fusion,
+                            log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result) if args.json else table(result))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description="Local Q&A over documents, with citations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,7 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument("--folder", help="documents folder (default: seeds/)")
     ask.set_defaults(func=cmd_ask)
+    ev = sub.add_parser("eval", help="measure quality on a benchmark")
+    ev_sub = ev.add_subparsers(dest="what", required=True)
+    evr = ev_sub.add_parser("retrieval", help="nDCG@10, recall, MRR on BEIR-format data")
+    evr.add_argument("--data", required=True, help="folder with corpus.jsonl, queries*.jsonl, qrels*.tsv")
+    evr.add_argument("--split", default="test", help="test (queries.jsonl) or train (queries_train.jsonl)")
+    evr.add_argument("--json", action="store_true")
+    evr.add_argument("--alpha", type=float, default=None, help="dense weight in score fusion (default: tuned)")
+    evr.add_argument("--fusion", choices=["score", "rrf"], default="score")
+    evr.set_defaults(func=cmd_eval)
     args = parser.parse_args(argv)
+    if getattr(args, "alpha", 0) is None:
+        from .retrieve import ALPHA
+
+        args.alpha = ALPHA
     try:
         args.func(args)
     except (RagError, FileNotFoundError) as e:

@@ -3,7 +3,7 @@
 Layout of the index folder::
 
     CURRENT                 name of the live snapshot (replaced atomically)
-    snapshots/<name>/       manifest.json, vectors.faiss, chunks.jsonl
+    snapshots/<name>/       manifest.json, vectors.faiss, chunks.jsonl, bm25/ (rag/lexical.py)
     .lock                   held while a build writes (one writer at a time)
 
 A build writes a whole new snapshot, then swaps CURRENT with os.replace: a killed build
@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import lexical
 from .chunk import chunk_document
 from .config import Config
 from .embed import Embedder
 from .errors import BadIndexError
 from .types import Chunk, Document
 
-FORMAT = "rag-index v1"
+FORMAT = "rag-index v2"  # v2: BM25 model beside the vectors
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Index:
     manifest: dict
     chunks: list[Chunk]  # row i of `vectors` is the embedding of chunks[i]
     vectors: object  # a faiss inner-product index over L2-normalised vectors
+    bm25: object  # a bm25s model over the same chunks, same row order
 
     @property
     def titles(self) -> dict[str, str]:
@@ -54,6 +56,7 @@ def _settings(embedder: Embedder, config: Config) -> dict:
         "dim": embedder.dim,
         "chunking": {"tokenizer": "cl100k_base", "max_tokens": config.chunk_tokens,
                      "overlap": config.chunk_overlap},
+        "lexical": {"method": "bm25s lucene", "k1": lexical.K1, "b": lexical.B, "stemmer": "snowball english"},
     }
 
 
@@ -80,8 +83,29 @@ def _flat(vectors: np.ndarray, dim: int):
     return index
 
 
+def embed_all(texts: list[str], embedder: Embedder, batch: int, progress: bool = False) -> np.ndarray:
+    """Embed `texts` in blocks, shortest first (less padding per batch), with an optional
+    progress bar on the terminal; rows come back in the order of `texts`."""
+    out = np.zeros((len(texts), embedder.dim), np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    block = batch * 16
+    bar = None
+    if progress and len(texts) > block:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), unit="chunk", desc="embedding")
+    for start in range(0, len(order), block):
+        rows = order[start : start + block]
+        out[rows] = embedder.encode([texts[i] for i in rows], batch_size=batch)
+        if bar is not None:
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    return out
+
+
 def build(docs: list[Document], embedder: Embedder, config: Config,
-          previous: Index | None = None) -> Index:
+          previous: Index | None = None, progress: bool = False) -> Index:
     """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change."""
     settings = _settings(embedder, config)
     reusable: dict[tuple[str, str], tuple[list[Chunk], np.ndarray]] = {}  # (id, sha256) -> chunks, vectors
@@ -96,7 +120,7 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
     plan = [reusable.get((d.id, d.sha256)) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
             for d in docs]
     texts = [c.text for cs, vecs in plan if vecs is None for c in cs]
-    embedded = embedder.encode(texts, batch_size=config.embed_batch) if texts else None
+    embedded = embed_all(texts, embedder, config.embed_batch, progress)
     chunks, blocks, used = [], [np.zeros((0, embedder.dim), np.float32)], 0
     for cs, vecs in plan:
         if vecs is None:
@@ -114,7 +138,7 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         },
         "embedded": len(texts),  # chunks embedded by this build (the rest were reused)
     }
-    return Index(manifest, chunks, _flat(matrix, embedder.dim))
+    return Index(manifest, chunks, _flat(matrix, embedder.dim), lexical.build([c.text for c in chunks]))
 
 
 def save(index: Index, folder: Path) -> Path:
@@ -131,12 +155,14 @@ def save(index: Index, folder: Path) -> Path:
                 f.write(json.dumps({"doc_id": c.doc_id, "start": c.start, "end": c.end,
                                     "text": c.text}, ensure_ascii=False) + "\n")
         faiss.write_index(index.vectors, str(tmp / "vectors.faiss"))
-        files = {n: _sha256_file(tmp / n) for n in ("chunks.jsonl", "vectors.faiss")}
+        lexical.save(index.bm25, tmp / "bm25")
+        files = {str(p.relative_to(tmp)): _sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {**index.manifest, "files": files, "count": len(index.chunks)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-        for p in tmp.iterdir():  # data on disk before the pointer names it
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
+        for p in tmp.rglob("*"):  # data on disk before the pointer names it
+            if p.is_file():
+                with open(p, "rb") as f:
+                    os.fsync(f.fileno())
         os.rename(tmp, snapshots / name)
         pointer = folder / f".CURRENT.{uuid.uuid4().hex}"
         pointer.write_text(name + "\n")
@@ -172,9 +198,10 @@ def load(folder: Path, embedder: Embedder, config: Config) -> Index:
     with open(snap / "chunks.jsonl", encoding="utf-8") as f:
         chunks = [Chunk(**json.loads(line)) for line in f]
     vectors = _faiss().read_index(str(snap / "vectors.faiss"))
-    if vectors.ntotal != len(chunks) or vectors.d != embedder.dim:
+    bm25 = lexical.load(snap / "bm25")
+    if vectors.ntotal != len(chunks) or vectors.d != embedder.dim or bm25.scores["num_docs"] != max(1, len(chunks)):
         raise BadIndexError(f"index vectors do not match its chunks: {rebuild}")
-    return Index(manifest, chunks, vectors)
+    return Index(manifest, chunks, vectors, bm25)
 
 
 @contextlib.contextmanager
@@ -196,7 +223,7 @@ def is_current(index: Index, docs: list[Document]) -> bool:
     return have == {d.id: d.sha256 for d in docs}
 
 
-def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print) -> Index:
+def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print, progress: bool = False) -> Index:
     """Load the index for `docs`, rebuilding it first if the documents or settings changed."""
     folder = config.index_dir
     try:
@@ -213,7 +240,7 @@ def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print) 
                 return index
         log(f"building index ({reason})…")
         t = time.perf_counter()
-        index = build(docs, embedder, config, previous=index)
+        index = build(docs, embedder, config, previous=index, progress=progress)
         save(index, folder)
         log(f"indexed {len(index.chunks)} chunks from {len(docs)} documents "
             f"({index.manifest['embedded']} embedded) in {time.perf_counter() - t:.1f} s")

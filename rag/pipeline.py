@@ -93,7 +93,7 @@ class Pipeline:
 
     def _search(self, query: str) -> list[Hit]:
         vector = self.embedder.encode([query])[0]
-        return retrieve.search(self.index, vector, self.config.top_k)
+        return retrieve.search(self.index, vector, query, self.config.top_k)
 
     def stream(self, question: str, history=None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is generated, then the checked `Answer`."""

@@ -30,8 +30,9 @@ class Chunk:
 class Hit:
     chunk: Chunk
     title: str
-    score: float  # cosine similarity of the query and the chunk (normalised vectors)
+    score: float  # fused retrieval score, the ranking key (rag/retrieve.py), 0..1
     row: int  # the chunk's row in the index, to fetch its vector again
+    similarity: float  # cosine similarity of the question and the chunk (MiniLM)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Citation:
     quote: str  # the cited passage text
     start: int  # offsets of the quote in the document text
     end: int
-    score: float  # retrieval score of the passage
+    score: float  # fused retrieval score of the passage, 0..1
 
 
 @dataclass(frozen=True)

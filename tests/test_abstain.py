@@ -4,7 +4,7 @@ from rag.types import Chunk, Hit
 
 
 def hit(text, score):
-    return Hit(Chunk("d", 0, len(text), text), "Title", score, 0)
+    return Hit(Chunk("d", 0, len(text), text), "Title", score, 0, score)
 
 
 def test_low_score_and_missing_terms_abstain():

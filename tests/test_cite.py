@@ -14,7 +14,7 @@ PASSAGES = [
 
 
 def hits():
-    return [Hit(Chunk(f"doc{i}", 10 * i, 10 * i + len(p), p), f"Title {i}", 0.5 - i / 10, i)
+    return [Hit(Chunk(f"doc{i}", 10 * i, 10 * i + len(p), p), f"Title {i}", 0.5 - i / 10, i, 0.5)
             for i, p in enumerate(PASSAGES)]
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rag import index as ix
+from rag import lexical
 from rag.errors import BadIndexError
 from rag.ingest import load_folder
 from rag.retrieve import search
@@ -95,7 +96,8 @@ def test_manifest_is_json_with_checksums(config):
     built(config)
     snap = config.index_dir / "snapshots" / (config.index_dir / "CURRENT").read_text().strip()
     m = json.loads((snap / "manifest.json").read_text())
-    assert set(m["files"]) == {"chunks.jsonl", "vectors.faiss"}
+    assert {"chunks.jsonl", "vectors.faiss", "bm25/vocab.index.json"} <= set(m["files"])
+    assert all(len(digest) == 64 for digest in m["files"].values())
 
 
 @pytest.mark.parametrize("n,k", [(5, 3), (17, 5), (101, 17)])
@@ -104,10 +106,10 @@ def test_search_matches_brute_force(config, n, k):
     vecs = rng.normal(size=(n, 64)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     chunks = [ix.Chunk("d", i, i + 1, "x") for i in range(n)]
-    index = ix.Index({"documents": {"d": {"title": "T"}}}, chunks, ix._flat(vecs, 64))
+    index = ix.Index({"documents": {"d": {"title": "T"}}}, chunks, ix._flat(vecs, 64), lexical.build(["x"] * n))
     q = vecs[0] + 0.1 * rng.normal(size=64).astype(np.float32)
     q /= np.linalg.norm(q)
-    hits = search(index, q, k)
+    hits = search(index, q, "no shared words", k, pool=3)  # BM25 scores all zero: dense decides
     expected = np.argsort(-(vecs @ q))[:k]
     assert [h.row for h in hits] == list(expected)
-    assert np.allclose([h.score for h in hits], (vecs @ q)[expected], atol=1e-5)
+    assert np.allclose([h.similarity for h in hits], (vecs @ q)[expected], atol=1e-5)

@@ -1,0 +1,57 @@
+"""BM25 over the chunks, with bm25s: the exact-word half of hybrid retrieval.
+
+Dense MiniLM vectors miss rare words they never learned (an acronym such as "SoULS", a
+gene name in a SciFact claim); BM25 matches them exactly. Text is lower-cased, English
+stopwords are removed and words are Snowball-stemmed (PyStemmer), the same way for
+chunks and queries. The model is saved beside the vectors in the index snapshot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# Lucene BM25 with k1=0.9, b=0.4 (Anserini's BEIR settings; see `python -m rag eval
+# retrieval --split train` for the comparison with the textbook k1=1.2, b=0.75)
+K1, B = 0.9, 0.4
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+
+def build(texts: list[str], k1: float = K1, b: float = B):
+    import bm25s
+
+    model = bm25s.BM25(k1=k1, b=b)
+    tokens = tokenize(texts) if texts else []
+    # bm25s refuses an empty corpus or an all-stopword one; a placeholder token keeps shapes aligned
+    model.index([t or ["\x00"] for t in tokens] or [["\x00"]], show_progress=False)
+    return model
+
+
+def scores(model, query: str) -> np.ndarray:
+    """BM25 score of every chunk for `query` (zeros when it has no indexable word)."""
+    tokens = tokenize([query])[0]
+    if not tokens:
+        return np.zeros(model.scores["num_docs"], np.float32)
+    return np.asarray(model.get_scores(tokens), np.float32)
+
+
+def save(model, folder: Path) -> None:
+    model.save(str(folder), show_progress=False)
+
+
+def load(folder: Path):
+    import bm25s
+
+    return bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
