@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     evr.add_argument("--split", default="test", help="test (queries.jsonl) or train (queries_train.jsonl)")
     evr.add_argument("--json", action="store_true")
     evr.add_argument("--alpha", type=float, default=None, help="dense weight in score fusion (default: tuned)")
-    evr.add_argument("--fusion", choices=["score", "rrf"], default="score")
+    evr.add_argument("--fusion", choices=["zscore", "rrf"], default="zscore")
     evr.set_defaults(func=cmd_eval)
     args = parser.parse_args(argv)
     if getattr(args, "alpha", 0) is None:

@@ -69,7 +69,7 @@ def rank_documents(hits) -> list[str]:
     return list(seen)
 
 
-def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPHA, fusion: str = "score",
+def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPHA, fusion: str = "zscore",
                    config: Config | None = None, log=print) -> dict:
     config = config or Config()
     queries_file, qrels_file = split_files(data, split)
@@ -92,7 +92,7 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
     vectors = embedder.encode([queries[q] for q in ids], batch_size=64)
     seconds["embed_queries"] = time.perf_counter() - t
 
-    modes = {"dense": (1.0, "score"), "bm25": (0.0, "score"), "hybrid": (alpha, fusion)}
+    modes = {"dense": (1.0, "zscore"), "bm25": (0.0, "zscore"), "hybrid": (alpha, fusion)}
     results = {}
     for mode, (a, f) in modes.items():
         t = time.perf_counter()

@@ -56,7 +56,8 @@ def _settings(embedder: Embedder, config: Config) -> dict:
         "dim": embedder.dim,
         "chunking": {"tokenizer": "cl100k_base", "max_tokens": config.chunk_tokens,
                      "overlap": config.chunk_overlap},
-        "lexical": {"method": "bm25s lucene", "k1": lexical.K1, "b": lexical.B, "stemmer": "snowball english"},
+        "lexical": {"method": "bm25s lucene", "k1": lexical.K1, "b": lexical.B, "stemmer": "snowball english",
+                    "text": "title + chunk"},
     }
 
 
@@ -109,7 +110,7 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
     """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change."""
     settings = _settings(embedder, config)
     reusable: dict[tuple[str, str], tuple[list[Chunk], np.ndarray]] = {}  # (id, sha256) -> chunks, vectors
-    if previous is not None and all(previous.manifest.get(k) == v for k, v in settings.items()):
+    if previous is not None and all(previous.manifest.get(k) == settings[k] for k in VECTOR_SETTINGS):
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(previous.chunks):
             rows.setdefault(c.doc_id, []).append(i)
@@ -138,7 +139,9 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         },
         "embedded": len(texts),  # chunks embedded by this build (the rest were reused)
     }
-    return Index(manifest, chunks, _flat(matrix, embedder.dim), lexical.build([c.text for c in chunks]))
+    titles = {d.id: d.title for d in docs}
+    bm25 = lexical.build([lexical.chunk_text(c, titles[c.doc_id]) for c in chunks])
+    return Index(manifest, chunks, _flat(matrix, embedder.dim), bm25)
 
 
 def save(index: Index, folder: Path) -> Path:
@@ -176,8 +179,13 @@ def save(index: Index, folder: Path) -> Path:
     return snapshots / name
 
 
-def load(folder: Path, embedder: Embedder, config: Config) -> Index:
-    """The live snapshot of `folder`, checked against the settings and its checksums."""
+VECTOR_SETTINGS = ("embedding_model", "dim", "chunking")  # what embedded vectors depend on
+
+
+def load(folder: Path, embedder: Embedder, config: Config, strict: bool = True) -> Index:
+    """The live snapshot of `folder`, checked against the settings and its checksums.
+    With strict=False only the settings the vectors depend on must match, and the BM25
+    model is not loaded: enough to reuse the vectors in a rebuild."""
     rebuild = "rebuild it with `python -m rag index`"
     try:
         name = (folder / "CURRENT").read_text().strip()
@@ -189,7 +197,7 @@ def load(folder: Path, embedder: Embedder, config: Config) -> Index:
     except (OSError, ValueError) as e:
         raise BadIndexError(f"index manifest unreadable ({e}): {rebuild}") from None
     for key, want in _settings(embedder, config).items():
-        if manifest.get(key) != want:
+        if manifest.get(key) != want and (strict or key in VECTOR_SETTINGS):
             raise BadIndexError(
                 f"index was built with {key}={manifest.get(key)!r}, this run uses {want!r}: {rebuild}")
     for fname, digest in manifest.get("files", {}).items():
@@ -198,8 +206,9 @@ def load(folder: Path, embedder: Embedder, config: Config) -> Index:
     with open(snap / "chunks.jsonl", encoding="utf-8") as f:
         chunks = [Chunk(**json.loads(line)) for line in f]
     vectors = _faiss().read_index(str(snap / "vectors.faiss"))
-    bm25 = lexical.load(snap / "bm25")
-    if vectors.ntotal != len(chunks) or vectors.d != embedder.dim or bm25.scores["num_docs"] != max(1, len(chunks)):
+    bm25 = lexical.load(snap / "bm25") if strict else None
+    if vectors.ntotal != len(chunks) or vectors.d != embedder.dim or (
+            strict and bm25.scores["num_docs"] != max(1, len(chunks))):
         raise BadIndexError(f"index vectors do not match its chunks: {rebuild}")
     return Index(manifest, chunks, vectors, bm25)
 
@@ -238,6 +247,9 @@ def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print, 
             index = load(folder, embedder, config)
             if is_current(index, docs):
                 return index
+        if index is None:  # settings changed: still reuse the vectors if they are compatible
+            with contextlib.suppress(BadIndexError):
+                index = load(folder, embedder, config, strict=False)
         log(f"building index ({reason})…")
         t = time.perf_counter()
         index = build(docs, embedder, config, previous=index, progress=progress)

@@ -3,7 +3,10 @@
 Dense MiniLM vectors miss rare words they never learned (an acronym such as "SoULS", a
 gene name in a SciFact claim); BM25 matches them exactly. Text is lower-cased, English
 stopwords are removed and words are Snowball-stemmed (PyStemmer), the same way for
-chunks and queries. The model is saved beside the vectors in the index snapshot.
+chunks and queries. A chunk is indexed with its document's title in front (the first
+chunk holds it already): a title names the topic that later chunks leave implicit
+(SciFact train nDCG@10, BM25 alone: 0.670 without, 0.686 with). The model is saved beside
+the vectors in the index snapshot.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ import numpy as np
 # Lucene BM25 with k1=0.9, b=0.4 (Anserini's BEIR settings; see `python -m rag eval
 # retrieval --split train` for the comparison with the textbook k1=1.2, b=0.75)
 K1, B = 0.9, 0.4
+
+
+def chunk_text(chunk, title: str) -> str:
+    """What BM25 indexes for a chunk: the title, unless the chunk starts the document."""
+    return chunk.text if chunk.start == 0 or not title else f"{title}\n{chunk.text}"
 
 
 def _stemmer():

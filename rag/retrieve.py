@@ -1,14 +1,15 @@
 """Hybrid retrieval: dense (FAISS, MiniLM cosine) and lexical (BM25) evidence, fused.
 
-Vectors and text in, plain `Hit`s out. Both retrievers propose `pool` candidates; each
-candidate gets its exact cosine similarity and its BM25 score; the two are put on a common
-scale and mixed:
+Vectors and text in, plain `Hit`s out. Each retriever proposes `pool` candidates; every
+candidate gets its exact cosine similarity and its BM25 score; each score is standardised
+over the candidates (z-score) and the two are mixed:
 
-    fused = alpha * (cos - min cos) / (max cos - min cos) + (1 - alpha) * bm25 / max bm25
+    fused = alpha * z(cos) + (1 - alpha) * z(bm25),   alpha = 0.6
 
-over the candidate pool. Weighted score fusion beat reciprocal-rank fusion on the SciFact
-train split (numbers in rag/evaluate.py's docstring and the README); `fuse_rrf` is kept
-for that comparison.
+Chosen on the SciFact train split (809 queries, `python -m rag eval retrieval --split
+train`), nDCG@10: dense 0.679, BM25 0.686, reciprocal-rank fusion 0.716, min-max score
+fusion 0.739 (alpha 0.65), z-score fusion 0.740 (alpha 0.6; 0.739-0.741 for alpha 0.55-0.7
+and pools of 100 or 300, so the choice is not fragile). `fuse_rrf` stays for comparison.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ from . import lexical
 from .index import Index
 from .types import Hit
 
-ALPHA = 0.5  # weight of the dense score; tuned on the SciFact train split
+ALPHA = 0.6  # weight of the dense score; tuned on the SciFact train split
 POOL = 100  # candidates proposed by each retriever
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    span = float(x.max() - x.min()) if len(x) else 0.0
-    return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+def _z(x: np.ndarray) -> np.ndarray:
+    std = float(x.std()) if len(x) else 0.0
+    return (x - x.mean()) / std if std > 0 else np.zeros_like(x)
 
 
-def fuse_scores(cos: np.ndarray, bm25: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """Convex mix of min-max normalised cosine and max-normalised BM25 scores."""
-    top = float(bm25.max()) if len(bm25) else 0.0
-    return alpha * _minmax(cos) + (1 - alpha) * (bm25 / top if top > 0 else np.zeros_like(bm25))
+def fuse_zscore(cos: np.ndarray, bm25: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """Weighted sum of the standardised cosine and BM25 scores of the candidates."""
+    return alpha * _z(cos) + (1 - alpha) * _z(bm25)
 
 
 def fuse_rrf(cos: np.ndarray, bm25: np.ndarray, k: int = RRF_K) -> np.ndarray:
@@ -59,12 +59,12 @@ def candidates(index: Index, query: np.ndarray, text: str, pool: int) -> tuple[n
 
 
 def search(index: Index, query: np.ndarray, text: str, k: int, alpha: float = ALPHA,
-           pool: int = POOL, fusion: str = "score") -> list[Hit]:
+           pool: int = POOL, fusion: str = "zscore") -> list[Hit]:
     """The `k` best chunks for a question (its normalised vector and its text), best first."""
     if not index.chunks or k <= 0:
         return []
     rows, cos, bm25 = candidates(index, query, text, max(pool, k))
-    fused = fuse_rrf(cos, bm25) if fusion == "rrf" else fuse_scores(cos, bm25, alpha)
+    fused = fuse_rrf(cos, bm25) if fusion == "rrf" else fuse_zscore(cos, bm25, alpha)
     order = np.argsort(-fused, kind="stable")[:k]
     titles = index.titles
     hits = []

@@ -30,7 +30,7 @@ class Chunk:
 class Hit:
     chunk: Chunk
     title: str
-    score: float  # fused retrieval score, the ranking key (rag/retrieve.py), 0..1
+    score: float  # fused retrieval score, the ranking key (rag/retrieve.py): higher is better
     row: int  # the chunk's row in the index, to fetch its vector again
     similarity: float  # cosine similarity of the question and the chunk (MiniLM)
 
@@ -43,7 +43,7 @@ class Citation:
     quote: str  # the cited passage text
     start: int  # offsets of the quote in the document text
     end: int
-    score: float  # fused retrieval score of the passage, 0..1
+    score: float  # fused retrieval score of the passage (standardised: higher is better)
 
 
 @dataclass(frozen=True)

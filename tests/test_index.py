@@ -113,3 +113,13 @@ def test_search_matches_brute_force(config, n, k):
     expected = np.argsort(-(vecs @ q))[:k]
     assert [h.row for h in hits] == list(expected)
     assert np.allclose([h.similarity for h in hits], (vecs @ q)[expected], atol=1e-5)
+
+
+def test_a_lexical_settings_change_rebuilds_without_re_embedding(config, monkeypatch):
+    built(config)
+    monkeypatch.setattr(ix.lexical, "K1", 1.7)  # as if BM25 settings changed in a new release
+    with pytest.raises(BadIndexError, match="lexical"):
+        ix.load(config.index_dir, FakeEmbedder(), config)
+    embedder = FakeEmbedder()
+    docs, index = built(config, embedder)
+    assert embedder.calls == [] and index.manifest["lexical"]["k1"] == 1.7

@@ -8,12 +8,13 @@ from rag.ingest import load_folder
 from tests.conftest import FakeEmbedder
 
 
-def test_score_fusion_by_hand():
-    cos = np.array([0.9, 0.5, 0.1])  # min-max -> 1, 0.5, 0
-    bm25 = np.array([0.0, 4.0, 8.0])  # / max -> 0, 0.5, 1
-    assert np.allclose(rt.fuse_scores(cos, bm25, alpha=0.5), [0.5, 0.5, 0.5])
-    assert np.allclose(rt.fuse_scores(cos, bm25, alpha=0.75), [0.75, 0.5, 0.25])
-    assert np.allclose(rt.fuse_scores(cos, np.zeros(3), alpha=0.5), [0.5, 0.25, 0.0])
+def test_zscore_fusion_by_hand():
+    cos = np.array([0.9, 0.5, 0.1])  # mean 0.5, std sqrt(0.32/3) -> z = +1.2247, 0, -1.2247
+    bm25 = np.array([0.0, 4.0, 8.0])  # z = -1.2247, 0, +1.2247
+    z = np.sqrt(1.5)
+    assert np.allclose(rt.fuse_zscore(cos, bm25, alpha=0.5), [0, 0, 0])
+    assert np.allclose(rt.fuse_zscore(cos, bm25, alpha=0.75), [0.5 * z, 0, -0.5 * z])
+    assert np.allclose(rt.fuse_zscore(cos, np.zeros(3), alpha=0.5), [0.5 * z, 0, -0.5 * z])  # no BM25 evidence
 
 
 def test_rrf_by_hand():
@@ -47,7 +48,7 @@ def test_hybrid_finds_each_document_by_its_words(tiny_index):
                           ("Where do farms sell vegetables?", "farms")]:
         hits = rt.search(tiny_index, e.encode([question])[0], question, 2)
         assert hits[0].chunk.doc_id == doc
-        assert hits[0].score >= hits[1].score and 0 <= hits[1].score <= 1
+        assert hits[0].score >= hits[1].score and -1 <= hits[1].similarity <= 1
 
 
 def test_dense_only_and_bm25_only_are_the_extremes(tiny_index):
