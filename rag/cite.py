@@ -28,6 +28,7 @@ from .types import Citation, Hit
 
 MIN_SUPPORT = 0.55  # below this a sentence is not carried by any passage (see tests)
 MIN_LEXICAL = 0.5  # at least half of what a sentence says must be in the passage's words
+MIN_TERMS = 2  # a lone word ("Social", a heading) says nothing checkable
 NEAR_DUPLICATE = 0.8  # term overlap (Jaccard) above which a sentence repeats an earlier one
 _MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _META = re.compile(
@@ -77,7 +78,7 @@ def attach(answer: str, hits: list[Hit], sentence_vecs: np.ndarray,
     parts = sentences(answer)
     kept, used, dropped = [], {}, []
     for i, sentence in enumerate(parts):
-        if _META.search(sentence) or not hits:
+        if _META.search(sentence) or not hits or len(terms(sentence)) < MIN_TERMS:
             dropped.append(sentence)
             continue
         sims = passage_vecs @ sentence_vecs[i]

@@ -4,8 +4,10 @@ A 135M-parameter model copies well but does not select (OFFLINE.md): given four 
 passages it drifts to whichever sentence is nearest, or mixes subjects. Given only the
 few sentences that bear on the question, each tagged with its passage number, it copies
 the right one. A sentence is ranked by 0.7 * cosine(question, sentence) + 0.3 * share of
-the question's terms it contains; the best `n` are kept in document order, grouped by
-passage.
+the question's terms it contains; the best `n` are kept, best first, grouped by passage
+(a group stands where its best sentence ranks). On 12 seed questions, answers that survived
+the citation check: 9 with this order, 8 in document order, 7 with the best sentence last
+next to the question (the model tends to copy the first sentence it reads).
 """
 
 from __future__ import annotations
@@ -36,20 +38,18 @@ def candidates(hits: list[Hit]) -> list[tuple[int, str]]:
 
 def select(question: str, cands: list[tuple[int, str]], vectors: np.ndarray,
            query: np.ndarray, n: int) -> list[tuple[int, str]]:
-    """The `n` candidates that best match the question, in their original order."""
+    """The `n` candidates that best match the question, best first."""
     if not cands:
         return []
     wanted = terms(question)
     lexical = np.array([len(wanted & terms(s)) / max(1, len(wanted)) for _, s in cands])
     scores = 0.7 * (vectors @ query) + 0.3 * lexical
-    keep = sorted(np.argsort(-scores, kind="stable")[:n])
-    return [cands[i] for i in keep]
+    return [cands[i] for i in np.argsort(-scores, kind="stable")[:n]]
 
 
 def render(selected: list[tuple[int, str]]) -> str:
-    """One paragraph per passage, "[n] sentence sentence". (One line per sentence made
-    the model echo the list back, line by line: 7 of 10 calibration questions answered
-    against 8 of 10 this way.)"""
+    """One paragraph per passage, "[n] sentence sentence", in order of first appearance.
+    (One line per sentence made the model echo the list back, line by line.)"""
     groups: dict[int, list[str]] = {}
     for n, sentence in selected:
         groups.setdefault(n, []).append(sentence)

@@ -65,3 +65,8 @@ def test_subject_swapped_from_the_question_is_caught():
 
 def test_repeated_sentences_count_once():
     assert cite.sentences("Farms sell food. Farms sell food! 1. Farms sell food.") == ["Farms sell food."]
+
+
+def test_a_lone_word_is_not_an_answer():
+    out = check("Globalization. Local farms sell vegetables at weekly markets.")
+    assert out.text == "Local farms sell vegetables at weekly markets. [1]" and out.dropped == ["Globalization."]

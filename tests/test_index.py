@@ -106,7 +106,7 @@ def test_search_matches_brute_force(config, n, k):
     vecs = rng.normal(size=(n, 64)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     chunks = [ix.Chunk("d", i, i + 1, "x") for i in range(n)]
-    index = ix.Index({"documents": {"d": {"title": "T"}}}, chunks, ix._flat(vecs, 64), lexical.build(["x"] * n))
+    index = ix.Index({"documents": {"d": {"title": "T"}}}, chunks, ix.vector_index(vecs, 64), lexical.build(["x"] * n))
     q = vecs[0] + 0.1 * rng.normal(size=64).astype(np.float32)
     q /= np.linalg.norm(q)
     hits = search(index, q, "no shared words", k, pool=3)  # BM25 scores all zero: dense decides
@@ -123,3 +123,27 @@ def test_a_lexical_settings_change_rebuilds_without_re_embedding(config, monkeyp
     embedder = FakeEmbedder()
     docs, index = built(config, embedder)
     assert embedder.calls == [] and index.manifest["lexical"]["k1"] == 1.7
+
+
+def test_large_corpora_get_hnsw_with_recall_near_exact():
+    """100k clustered 384-d vectors: the index type switches to HNSW, and its recall@10
+    against exact search is >= 0.98."""
+    import faiss
+
+    rng = np.random.default_rng(0)
+    n, d = 100_000, 384
+    centers = rng.normal(size=(2000, d)).astype(np.float32)
+    x = centers[rng.integers(0, 2000, n)] + 0.25 * rng.normal(size=(n, d)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = x[rng.integers(0, n, 200)] + 0.1 * rng.normal(size=(200, d)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    assert isinstance(ix.vector_index(x[:1000], d), faiss.IndexFlatIP)
+    approx = ix.vector_index(x, d)
+    assert isinstance(approx, faiss.IndexHNSWFlat)
+    exact = faiss.IndexFlatIP(d)
+    exact.add(x)
+    _, want = exact.search(q, 10)
+    _, got = approx.search(q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got, strict=True)])
+    assert recall >= 0.98
+    assert np.allclose(approx.reconstruct_batch(np.array([0, 5])), x[[0, 5]])  # rows stay fetchable
