@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test index lint clean
+.PHONY: install serve test index lint eval clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ serve: index
 
 test: install
 	$(PY) -m pytest
+
+# retrieval quality on BEIR SciFact (shared/ beside the repo); the first run embeds ~15k chunks (~8 min)
+SCIFACT ?= ../shared/eval/scifact
+eval: install
+	$(PY) -m rag eval retrieval --data $(SCIFACT)
 
 lint: install
 	$(VENV)/bin/ruff check .
