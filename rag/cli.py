@@ -57,11 +57,18 @@ def cmd_ask(args) -> None:
 
 
 def cmd_eval(args) -> None:
-    from .evaluate import eval_retrieval, table
+    from . import evaluate
 
-    result = eval_retrieval(Path(args.data), args.split, alpha=args.alpha, fusion=args.fusion,
-                            log=lambda msg: print(msg, file=sys.stderr))
-    print(json.dumps(result) if args.json else table(result))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    if args.what == "qa":
+        result = evaluate.eval_qa(Path(args.data), args.limit, log=log)
+        if args.rows:
+            Path(args.rows).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in result["rows"]) + "\n")
+        result.pop("rows")
+        print(json.dumps(result) if args.json else evaluate.qa_table(result))
+        return
+    result = evaluate.eval_retrieval(Path(args.data), args.split, alpha=args.alpha, fusion=args.fusion, log=log)
+    print(json.dumps(result) if args.json else evaluate.table(result))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     evr.add_argument("--alpha", type=float, default=None, help="dense weight in score fusion (default: tuned)")
     evr.add_argument("--fusion", choices=["zscore", "rrf"], default="zscore")
     evr.set_defaults(func=cmd_eval)
+    evq = ev_sub.add_parser("qa", help="answer recall, F1, abstention and citation precision (SQuAD 2.0 format)")
+    evq.add_argument("--data", required=True, help="folder with corpus.jsonl and answers.jsonl")
+    evq.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    evq.add_argument("--json", action="store_true")
+    evq.add_argument("--rows", help="also write each question's outcome to this JSONL file")
+    evq.set_defaults(func=cmd_eval)
     args = parser.parse_args(argv)
     if getattr(args, "alpha", 0) is None:
         from .retrieve import ALPHA

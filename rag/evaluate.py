@@ -1,4 +1,6 @@
-"""`python -m rag eval retrieval`: the product's retrieval measured on BEIR-format data.
+"""`python -m rag eval retrieval|qa`: the product measured on public benchmark data.
+
+Retrieval, on BEIR-format data:
 
 The corpus goes through the product's own path (Document -> chunk -> embed -> FAISS +
 BM25 index, `rag.index.ensure`), cached under .cache/eval/ by content hash so a second
@@ -6,12 +8,16 @@ run does not re-embed. Each query is answered by `rag.retrieve.search`; a docume
 as its best chunk. Dense-only (alpha=1), BM25-only (alpha=0) and hybrid are reported
 side by side, with the time of each stage and the p50 latency of one product query
 (embed the question + fused search for the top 4 chunks).
+
+QA, on SQuAD 2.0-format data (corpus.jsonl, answers.jsonl): every question goes through
+the product's `answer()` over an index of all paragraphs; metrics in rag/metrics.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import statistics
 import time
 from dataclasses import replace
@@ -22,7 +28,7 @@ from .config import Config
 from .embed import MiniLM
 from .index import ensure
 from .ingest import normalize
-from .metrics import evaluate
+from .metrics import evaluate, qa_metrics
 from .types import Document
 
 RANKED_CHUNKS = 300  # chunks fetched per query: enough for 100 distinct documents
@@ -69,6 +75,12 @@ def rank_documents(hits) -> list[str]:
     return list(seen)
 
 
+def _cached_config(config: Config, corpus: Path) -> Config:
+    """The evaluation index lives in the cache, keyed by the corpus' content hash."""
+    key = hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]
+    return replace(config, index_dir=config.cache_dir / "eval" / f"{corpus.parent.name}-{key}")
+
+
 def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPHA, fusion: str = "zscore",
                    config: Config | None = None, log=print) -> dict:
     config = config or Config()
@@ -80,8 +92,7 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
     t = time.perf_counter()
     docs = beir_documents(data / "corpus.jsonl")
     embedder = MiniLM()
-    key = hashlib.sha256((data / "corpus.jsonl").read_bytes()).hexdigest()[:16]
-    config = replace(config, index_dir=config.cache_dir / "eval" / f"{data.name}-{key}")
+    config = _cached_config(config, data / "corpus.jsonl")
     seconds["read"] = time.perf_counter() - t
     t = time.perf_counter()
     index = ensure(docs, embedder, config, log=log, progress=True)
@@ -123,4 +134,60 @@ def table(result: dict) -> str:
                  f"{result['chunks']} chunks; fusion {result['fusion']}, alpha {result['alpha']}")
     lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in s.items()))
     lines.append(f"one product query (embed + fused search, top 4): p50 {result['query_ms_p50']:.1f} ms")
+    return "\n".join(lines)
+
+
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, log=print,
+            progress: bool = True) -> dict:
+    """Answer every question of answers.jsonl with the product and score the answers."""
+    from .pipeline import Pipeline
+
+    config = _cached_config(config or Config(), data / "corpus.jsonl")
+    questions = read_jsonl(data / "answers.jsonl")[:limit]
+    pipe = Pipeline(config, log=log, documents=beir_documents(data / "corpus.jsonl"))
+    t = time.perf_counter()
+    pipe.warm()
+    load = time.perf_counter() - t
+    rows, seconds = [], []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(questions), unit="question", desc="answering")
+    for q in questions:
+        t = time.perf_counter()
+        a = pipe.answer(q["question"])
+        seconds.append(time.perf_counter() - t)
+        rows.append({"id": q["id"], "question": q["question"], "answerable": q["answerable"],
+                     "answers": q["answers"], "context_id": q["context_id"], "refused": a.abstained,
+                     "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
+                     "first_citation": a.citations[0].doc_id if a.citations else None,
+                     "dropped": len(a.dropped), **_evidence(q["question"], a, config)})
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    out = qa_metrics(rows)
+    out.update(seconds_per_question=statistics.median(seconds) if seconds else 0.0, load_seconds=load,
+               f1_against="whole answer text, [n] markers removed")
+    return {**out, "rows": rows}
+
+
+def _evidence(question: str, answer, config: Config) -> dict:
+    """The retrieval evidence behind the answer, for calibrating abstention."""
+    from .abstain import assess
+
+    ev = assess(question, answer.passages, config)
+    return {"score": round(ev.score, 4), "coverage": round(ev.coverage, 4)}
+
+
+def qa_table(result: dict) -> str:
+    keys = ["answer_recall", "f1", "no_answer_acc", "false_refusal", "citation_precision", "overall"]
+    lines = ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys),
+             "| " + " | ".join(f"{result[k]:.3f}" for k in keys) + " |",
+             f"\n{result['questions']} questions; median {result['seconds_per_question']:.2f} s per question; "
+             f"F1 against the {result['f1_against']}"]
     return "\n".join(lines)

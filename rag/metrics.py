@@ -1,4 +1,6 @@
-"""Retrieval metrics over ranked document ids, as BEIR/pytrec_eval compute them.
+"""Evaluation metrics: retrieval (as BEIR/pytrec_eval) and question answering (SQuAD 2.0).
+
+Retrieval metrics are over ranked document ids, as BEIR/pytrec_eval compute them.
 
 `run` maps a query id to its ranked document ids, `qrels` maps a query id to
 {document id: relevance}. Queries without relevant documents are left out.
@@ -7,6 +9,9 @@
 from __future__ import annotations
 
 import math
+import re
+import string
+from collections import Counter
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int) -> float:
@@ -39,3 +44,57 @@ def evaluate(run: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dic
 
     return {"ndcg@10": mean(ndcg_at, 10), "recall@10": mean(recall_at, 10),
             "recall@100": mean(recall_at, 100), "mrr@10": mean(mrr_at, 10), "queries": len(judged)}
+
+
+# --- question answering (SQuAD 2.0 conventions) ---
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if not pred or not ref:
+        return float(pred == ref)
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains_answer(prediction: str, golds: list[str]) -> bool:
+    """Whether the normalised prediction contains a normalised gold answer (as whole words)."""
+    text = f" {normalize_answer(prediction)} "
+    return any(g and f" {g} " in text for g in map(normalize_answer, golds))
+
+
+def qa_metrics(rows: list[dict]) -> dict[str, float]:
+    """rows: {"answerable", "answers", "refused", "text", "first_citation", "context_id"}.
+    F1 is computed on the whole answer text (markers removed) against the best gold answer."""
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    answered = [r for r in answerable if not r["refused"]]
+
+    def f1(r):
+        return 0.0 if r["refused"] else max(token_f1(r["text"], g) for g in r["answers"])
+
+    def share(part, whole):
+        return len(part) / len(whole) if whole else 0.0
+
+    return {
+        "answer_recall": share([r for r in answered if contains_answer(r["text"], r["answers"])], answerable),
+        "f1": sum(map(f1, answerable)) / len(answerable) if answerable else 0.0,
+        "no_answer_acc": share([r for r in unanswerable if r["refused"]], unanswerable),
+        "false_refusal": share([r for r in answerable if r["refused"]], answerable),
+        "citation_precision": share([r for r in answered if r["first_citation"] == r["context_id"]], answered),
+        "overall": sum(f1(r) if r["answerable"] else float(r["refused"]) for r in rows) / len(rows) if rows else 0.0,
+        "questions": len(rows),
+    }

@@ -22,7 +22,7 @@ from .generate import Generator, SmolLM
 from .index import Index, ensure
 from .ingest import load_folder
 from .text import terms
-from .types import Answer, Hit
+from .types import Answer, Document, Hit
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
@@ -63,8 +63,9 @@ def _enough(text: str) -> bool:
 
 class Pipeline:
     def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
-                 generator: Generator | None = None, log=print) -> None:
+                 generator: Generator | None = None, log=print, documents: list[Document] | None = None) -> None:
         self.config = config or Config()
+        self.documents = documents  # answer from these instead of reading config.docs_dir
         self.embedder = embedder or MiniLM()
         self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads)
         self.log = log
@@ -76,7 +77,10 @@ class Pipeline:
         """The index of the documents folder, built or updated on first use."""
         with self._lock:
             if self._index is None:
-                docs, skipped = load_folder(self.config.docs_dir)
+                if self.documents is not None:
+                    docs, skipped = self.documents, []
+                else:
+                    docs, skipped = load_folder(self.config.docs_dir)
                 for s in skipped:
                     self.log(f"skipped {s.path}: {s.reason}")
                 self._index = ensure(docs, self.embedder, self.config, log=self.log)

@@ -42,3 +42,37 @@ def test_evaluate_on_a_toy_qrels_file(tmp_path):
     assert m["recall@10"] == pytest.approx((1 + 0.5) / 2)
     assert m["mrr@10"] == pytest.approx((1 + 0.5) / 2)
     assert m["ndcg@10"] == pytest.approx((1 + (1 / LOG(3)) / (1 + 1 / LOG(3))) / 2)
+
+
+def test_squad_normalisation_and_f1():
+    from rag.metrics import contains_answer, normalize_answer, token_f1
+
+    assert normalize_answer("The  Norman, conquest!") == "norman conquest"
+    assert token_f1("the Norman conquest of England", "Norman conquest") == pytest.approx(2 * (2 / 4) * 1 / (2 / 4 + 1))
+    assert token_f1("nothing alike", "Norman") == 0.0
+    assert contains_answer("It was King Charles III. [1]", ["King Charles III"])
+    assert not contains_answer("Charlesworth", ["Charles"])  # whole words only
+
+
+def test_qa_metrics_by_hand():
+    from rag.metrics import qa_metrics
+
+    def row(answerable, answers, refused, text, cited, context):
+        return {"answerable": answerable, "answers": answers, "refused": refused, "text": text,
+                "first_citation": cited, "context_id": context}
+
+    rows = [
+        row(True, ["Rollo"], False, "Rollo did.", "c1", "c1"),  # contains; F1: P 1/2, R 1 -> 2/3
+        row(True, ["1066"], True, "", None, "c2"),  # refused: F1 0
+        row(True, ["Paris"], False, "It was Rome.", "c9", "c3"),  # wrong, cites another context
+        row(False, [], True, "", None, "c4"),  # correct refusal: 1
+        row(False, [], False, "x", "c5", "c5"),  # answered an unanswerable one: 0
+    ]
+    m = qa_metrics(rows)
+    assert m["answer_recall"] == pytest.approx(1 / 3)
+    assert m["false_refusal"] == pytest.approx(1 / 3)
+    assert m["no_answer_acc"] == pytest.approx(1 / 2)
+    assert m["citation_precision"] == pytest.approx(1 / 2)
+    assert m["f1"] == pytest.approx((2 / 3) / 3)
+    assert m["overall"] == pytest.approx((2 / 3 + 1) / 5)
+    assert m["questions"] == 5
