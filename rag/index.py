@@ -131,10 +131,10 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(previous.chunks):
             rows.setdefault(c.doc_id, []).append(i)
+        old = previous.vectors.reconstruct_n(0, previous.vectors.ntotal) if rows else None
         for doc_id, meta in previous.manifest["documents"].items():
             if doc_id in rows:
-                vecs = np.stack([previous.vectors.reconstruct(i) for i in rows[doc_id]])
-                reusable[doc_id, meta["sha256"]] = ([previous.chunks[i] for i in rows[doc_id]], vecs)
+                reusable[doc_id, meta["sha256"]] = ([previous.chunks[i] for i in rows[doc_id]], old[rows[doc_id]])
     plan = [reusable.get((d.id, d.sha256)) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
             for d in docs]
     texts = [c.text for cs, vecs in plan if vecs is None for c in cs]

@@ -48,7 +48,7 @@ def render(a: rag.Answer) -> str:
     elif a.abstained and a.passages:
         lines.append("\n**Closest passages found (not sufficient to answer)**")
         for h in a.passages[:2]:
-            lines.append(f"\n*{escape(h.title)}* · `{h.chunk.doc_id}` · similarity {h.score:.2f}"
+            lines.append(f"\n*{escape(h.title)}* · `{h.chunk.doc_id}` · similarity {h.similarity:.2f}"
                          f"\n> {escape(h.chunk.text[:300])}…")
     if a.timings:
         stages = " · ".join(f"{k} {v:.1f} s" for k, v in a.timings.items() if k != "total")

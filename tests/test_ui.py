@@ -1,0 +1,26 @@
+from rag.types import Answer, Chunk, Citation, Hit
+from ui.app import _pairs, render
+
+
+def test_document_text_is_shown_as_text():
+    quote = "<script>alert(1)</script> **bold** [link](http://x) # heading"
+    a = Answer("Local farms sell food. [1]", [Citation(1, "d1", "<b>Title</b>", quote, 0, 10, 0.5)], False,
+               {"retrieve": 0.01, "generate": 1.0, "total": 1.2})
+    md = render(a)
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "\\*\\*bold\\*\\*" in md and "\\[link\\]\\(http://x\\)" in md and "<b>" not in md
+    assert "**Sources**" in md and "`d1`" in md and "characters 0–10" in md
+    assert "retrieve 0.0 s" in md and "total 1.2 s" in md
+
+
+def test_abstention_shows_the_closest_passages_as_insufficient():
+    hit = Hit(Chunk("d2", 0, 20, "Local farms sell food"), "Farms", 0.1, 0, 0.12)
+    md = render(Answer("I can't answer that from the documents.", [], True, {}, [hit]))
+    assert "not sufficient" in md and "Local farms sell food" in md and "0.12" in md
+
+
+def test_history_pairs_from_openai_style_messages():
+    history = [{"role": "user", "content": "What is SoULS?"},
+               {"role": "assistant", "content": [{"type": "text", "text": "An initiative. [1]"}]},
+               {"role": "user", "content": "Who benefits?"}]
+    assert _pairs(history) == [("What is SoULS?", "An initiative. [1]")]
