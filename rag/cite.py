@@ -39,6 +39,10 @@ _META = re.compile(
 )
 
 
+# "The answer to this question is: Colin Hines." -> "Colin Hines."
+_PREAMBLE = re.compile(r"^(the |my )?answer( to (this|the) question)? is:?\s*", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Checked:
     text: str  # the kept sentences, each followed by its [n]
@@ -51,7 +55,7 @@ def sentences(text: str) -> list[str]:
     text = _MARKER.sub("", text)
     out, seen = [], []
     for s, e in sentence_spans(text):
-        sentence = re.sub(r"^(\d+[.)]|[-*•])\s+", "", text[s:e]).strip()
+        sentence = _PREAMBLE.sub("", re.sub(r"^(\d+[.)]|[-*•])\s+", "", text[s:e])).strip()
         words = terms(sentence)
         if words and all(len(words & w) / len(words | w) < NEAR_DUPLICATE for w in seen):
             out.append(sentence)

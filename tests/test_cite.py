@@ -70,3 +70,9 @@ def test_repeated_sentences_count_once():
 def test_a_lone_word_is_not_an_answer():
     out = check("Globalization. Local farms sell vegetables at weekly markets.")
     assert out.text == "Local farms sell vegetables at weekly markets. [1]" and out.dropped == ["Globalization."]
+
+
+def test_answer_preambles_are_removed():
+    assert cite.sentences("The answer to this question is: Colin Hines. He wrote it in 2000.") == [
+        "Colin Hines.", "He wrote it in 2000."]
+    assert cite.sentences("The answer is: Rollo.") == ["Rollo."]
