@@ -70,6 +70,8 @@ class MiniLM:
         return self._model
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
         import torch
 
         model = self._model or self.load()

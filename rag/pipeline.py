@@ -93,21 +93,20 @@ class Pipeline:
         self.generator.load()
 
     def retrieve(self, question: str, history=None) -> list[Hit]:
-        return self._search(search_query(question, history))
-
-    def _search(self, query: str) -> list[Hit]:
-        vector = self.embedder.encode([query])[0]
-        return retrieve.search(self.index, vector, query, self.config.top_k)
+        query = search_query(question, history)
+        return retrieve.search(self.index, self.embedder.encode([query])[0], query, self.config.top_k)
 
     def stream(self, question: str, history=None) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is generated, then the checked `Answer`."""
+        """Yield the model's text as it is generated, then the checked `Answer` (whose text
+        keeps only the sentences the citation check accepted, or is a refusal)."""
         t0 = time.perf_counter()
         question, truncated = clean_question(question, self.config.max_question_chars)
         self.warm()
         index = self.index
         t1 = time.perf_counter()
         query = search_query(question, history)
-        hits = self._search(query)
+        query_vec = self.embedder.encode([query])[0]
+        hits = retrieve.search(index, query_vec, query, self.config.top_k)
         evidence = abstain.assess(query, hits, self.config)
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = "(Your question was shortened to fit the model.) " if truncated else ""
@@ -118,8 +117,10 @@ class Pipeline:
             return
         t2 = time.perf_counter()
         cands = context.candidates(hits)
-        vecs = self.embedder.encode([s for _, s in cands] + [question])
-        selected = context.select(question, cands, vecs[:-1], vecs[-1], self.config.context_sentences)
+        extra = [] if query == question else [question]  # a follow-up: select for the question itself
+        vecs = self.embedder.encode([s for _, s in cands] + extra)
+        question_vec = vecs[-1] if extra else query_vec
+        selected = context.select(question, cands, vecs[: len(cands)], question_vec, self.config.context_sentences)
         timings["select"] = time.perf_counter() - t2
         t2 = time.perf_counter()
         raw = ""
