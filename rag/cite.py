@@ -34,6 +34,7 @@ _MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _META = re.compile(
     r"\b(the (given |provided )?(passages?|context|text|documents?) (does|do|did) not|"
     r"no (information|mention)|not (mentioned|provided|stated)|i (don't|do not) know|"
+    r"(does|do|did) not (provide|say|state|mention|contain|give)|"
     r"(in|from) the (given |provided )?(passages?|context))\b",
     re.IGNORECASE,
 )
