@@ -99,6 +99,9 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
     seconds["index"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    embedder.load()
+    seconds["load_model"] = time.perf_counter() - t
+    t = time.perf_counter()
     ids = list(queries)
     vectors = embedder.encode([queries[q] for q in ids], batch_size=64)
     seconds["embed_queries"] = time.perf_counter() - t
