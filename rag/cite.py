@@ -77,10 +77,10 @@ def unsupported_facts(sentence: str, passage: str, question: str = "") -> set[st
     return facts | ((terms(sentence) & terms(question)) - have_terms)
 
 
-def attach(answer: str, hits: list[Hit], sentence_vecs: np.ndarray,
+def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
            passage_vecs: np.ndarray, question: str = "") -> Checked:
-    """Keep the supported sentences of `answer`, each cited to its best passage."""
-    parts = sentences(answer)
+    """Keep the supported sentences (`parts`, from `sentences()`; `sentence_vecs` are their
+    embeddings), each cited to its best passage."""
     kept, used, dropped = [], {}, []
     for i, sentence in enumerate(parts):
         if _META.search(sentence) or not hits or len(terms(sentence)) < MIN_TERMS:

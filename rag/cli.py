@@ -24,15 +24,10 @@ def _pipeline(folder: str | None = None):
 
 
 def cmd_index(args) -> None:
-    from .index import ensure
-    from .ingest import load_folder
-
     p = _pipeline(args.folder)
-    docs, skipped = load_folder(p.config.docs_dir)
-    for s in skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    index = ensure(docs, p.embedder, p.config, log=p.log)
-    print(f"index ready: {len(index.chunks)} chunks from {len(docs)} documents in {p.config.index_dir}")
+    index = p.index  # reads the folder, reports skipped files, builds or updates as needed
+    print(f"index ready: {len(index.chunks)} chunks from {len(index.manifest['documents'])} documents "
+          f"in {p.config.index_dir}")
 
 
 def cmd_ask(args) -> None:

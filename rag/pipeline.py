@@ -130,9 +130,9 @@ class Pipeline:
             yield piece
         t3 = time.perf_counter()
         parts = cite.sentences(raw)
-        sentence_vecs = self.embedder.encode(parts) if parts else None
+        sentence_vecs = self.embedder.encode(parts)
         passage_vecs = index.vectors.reconstruct_batch([h.row for h in hits])
-        checked = cite.attach(raw, hits, sentence_vecs, passage_vecs, question)
+        checked = cite.attach(parts, hits, sentence_vecs, passage_vecs, question)
         timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
         timings["total"] = time.perf_counter() - t0
         if not checked.citations:

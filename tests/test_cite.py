@@ -21,7 +21,7 @@ def hits():
 def check(answer: str, question: str = ""):
     e = FakeEmbedder()
     parts = cite.sentences(answer)
-    return cite.attach(answer, hits(), e.encode(parts) if parts else np.zeros((0, 64)),
+    return cite.attach(parts, hits(), e.encode(parts) if parts else np.zeros((0, 64)),
                        e.encode(PASSAGES), question)
 
 
