@@ -24,11 +24,12 @@ import numpy as np
 
 from .chunk import sentence_spans
 from .text import names, numbers, terms
-from .types import Citation, Hit
+from .types import Citation, Hit, Removed
 
 MIN_SUPPORT = 0.55  # below this a sentence is not carried by any passage (see tests)
 MIN_LEXICAL = 0.5  # at least half of what a sentence says must be in the passage's words
-MIN_TERMS = 2  # a lone word ("Social", a heading) says nothing checkable
+MIN_TERMS = 2  # fewer terms: a short answer, checkable only against the question
+PREMISE = 0.5  # share of the question's terms a passage must hold to be about it
 NEAR_DUPLICATE = 0.8  # term overlap (Jaccard) above which a sentence repeats an earlier one
 _MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _META = re.compile(
@@ -48,7 +49,7 @@ _PREAMBLE = re.compile(r"^(the |my )?answer( to (this|the) question)? is:?\s*", 
 class Checked:
     text: str  # the kept sentences, each followed by its [n]
     citations: list[Citation]
-    dropped: list[str]  # sentences removed for lack of support
+    dropped: list[Removed]  # sentences removed, with the reason
 
 
 def sentences(text: str) -> list[str]:
@@ -70,38 +71,71 @@ def lexical(sentence: str, passage: str) -> float:
 
 
 def unsupported_facts(sentence: str, passage: str, question: str = "") -> set[str]:
-    """Numbers, names and question terms the sentence states that the passage lacks."""
+    """Numbers, names and question terms the sentence states that the passage lacks.
+
+    The question's own words restated in the answer are its premise, not a new claim: they
+    may be paraphrased in the passage ("reincorporated into the Polish Crown" / "into
+    Poland") as long as the passage holds at least half of the question's terms. A passage
+    that holds fewer is about something else, and restating the question's subject over it
+    is the swap a small model makes ("glocalization is..." over a passage on relocalization).
+    """
     have, have_terms = passage.lower(), terms(passage)
+    asked = terms(question)
     facts = {f for f in numbers(sentence) | names(sentence)
              if f not in have and f not in numbers(passage)}
-    return facts | ((terms(sentence) & terms(question)) - have_terms)
+    restated = (terms(sentence) & asked) - have_terms
+    if asked and len(asked & have_terms) >= PREMISE * len(asked):
+        asked_text = question.lower()
+        return {f for f in facts if f not in asked_text}
+    return facts | restated
+
+
+def _reason(sentence: str, hits: list[Hit], question: str) -> str:
+    """Why no passage supports `sentence`, in plain words, from the passage closest in words."""
+    closest = max(hits, key=lambda h: lexical(sentence, h.chunk.text))
+    facts = unsupported_facts(sentence, closest.chunk.text, question)
+    if facts:
+        return f"states {', '.join(sorted(facts)[:3])}, which the passages do not"
+    return "no passage says this"
 
 
 def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
            passage_vecs: np.ndarray, question: str = "") -> Checked:
     """Keep the supported sentences (`parts`, from `sentences()`; `sentence_vecs` are their
-    embeddings), each cited to its best passage."""
+    embeddings), each cited to its best passage.
+
+    A short answer ("1526.", "Colin Hines.") is checked as the answer to the question: its
+    every word must be in a passage that holds the question's terms."""
     kept, used, dropped = [], {}, []
     for i, sentence in enumerate(parts):
-        if _META.search(sentence) or not hits or len(terms(sentence)) < MIN_TERMS:
-            dropped.append(sentence)
+        words = terms(sentence)
+        short = len(words) < MIN_TERMS
+        if _META.search(sentence):
+            dropped.append(Removed(sentence, "talks about the passages instead of answering"))
+            continue
+        if not hits or not words or (short and not question):
+            dropped.append(Removed(sentence, "says nothing that can be checked"))
             continue
         sims = passage_vecs @ sentence_vecs[i]
         best, best_support = None, 0.0
         for j, hit in enumerate(hits):
             lex = lexical(sentence, hit.chunk.text)
             support = 0.7 * lex + 0.3 * float(sims[j])
+            if short and (lex < 1 or lexical(question, hit.chunk.text) < PREMISE):
+                continue
             if (support > best_support and lex >= MIN_LEXICAL
                     and not unsupported_facts(sentence, hit.chunk.text, question)):
                 best, best_support = j, support
         if best is None or best_support < MIN_SUPPORT:
-            dropped.append(sentence)
+            dropped.append(Removed(sentence, _reason(sentence, hits, question)))
             continue
         n = used.setdefault(best, len(used) + 1)
         kept.append(f"{sentence} [{n}]")
-    citations = []
-    for j, n in sorted(used.items(), key=lambda kv: kv[1]):
-        h = hits[j]
-        citations.append(Citation(n, h.chunk.doc_id, h.title, h.chunk.text, h.chunk.start,
-                                  h.chunk.end, h.score))
+    citations = [cited(hits[j], n) for j, n in sorted(used.items(), key=lambda kv: kv[1])]
     return Checked(" ".join(kept), citations, dropped)
+
+
+def cited(hit: Hit, n: int, supported: bool = True) -> Citation:
+    """The citation [n] of a retrieved passage."""
+    c = hit.chunk
+    return Citation(n, c.doc_id, hit.title, c.text, c.start, c.end, hit.score, supported)

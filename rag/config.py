@@ -28,12 +28,11 @@ class Config:
 
     # retrieval
     top_k: int = 4  # passages retrieved and offered as sources
-    context_sentences: int = 6  # of their sentences, how many the generator reads (rag/context.py)
+    context_sentences: int = 2  # of their sentences, how many the generator reads (rag/context.py)
     embed_batch: int = 32  # sentences per encoder call while indexing
 
     # abstention: see rag/abstain.py for how these were calibrated
-    min_score: float = 0.20  # best cosine similarity below this: nothing relevant was found
-    min_coverage: float = 0.5  # share of the question's key terms found in the passages
+    min_confidence: float = 0.425  # calibrated chance the passages hold the answer, below which we refuse
 
     # generation
     max_new_tokens: int = 96  # answers are two or three sentences

@@ -168,7 +168,7 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
                      "answers": q["answers"], "context_id": q["context_id"], "refused": a.abstained,
                      "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
                      "first_citation": a.citations[0].doc_id if a.citations else None,
-                     "dropped": len(a.dropped), **_evidence(q["question"], a, config)})
+                     "dropped": [d.sentence for d in a.dropped], "confidence": round(a.confidence, 4)})
         if bar is not None:
             bar.update()
     if bar is not None:
@@ -177,14 +177,6 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
     out.update(seconds_per_question=statistics.median(seconds) if seconds else 0.0, load_seconds=load,
                f1_against="whole answer text, [n] markers removed")
     return {**out, "rows": rows}
-
-
-def _evidence(question: str, answer, config: Config) -> dict:
-    """The retrieval evidence behind the answer, for calibrating abstention."""
-    from .abstain import assess
-
-    ev = assess(question, answer.passages, config)
-    return {"score": round(ev.score, 4), "coverage": round(ev.coverage, 4)}
 
 
 def qa_table(result: dict) -> str:

@@ -12,6 +12,9 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
 
 from . import abstain, cite, context, retrieve
 from .chunk import sentence_spans
@@ -22,7 +25,7 @@ from .generate import Generator, SmolLM
 from .index import Index, ensure
 from .ingest import load_folder
 from .text import terms
-from .types import Answer, Document, Hit
+from .types import Answer, Citation, Document, Hit
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
@@ -58,7 +61,23 @@ def prompt(question: str, selected: list[tuple[int, str]]) -> list[dict]:
 def _enough(text: str) -> bool:
     """Stop decoding after MAX_SENTENCES finished sentences or lines, or at the first repeat."""
     finished = [text[s:e] for s, e in sentence_spans(text)[:-1]]
-    return len(finished) >= MAX_SENTENCES or len(cite.sentences("\n".join(finished))) < len(finished)
+    kept = cite.sentences("\n".join(finished))
+    said = [f for f in finished if cite.sentences(f)]  # "The answer is:" alone says nothing yet
+    return len(kept) >= MAX_SENTENCES or len(kept) < len(said)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    evidence: abstain.Evidence
+    hits: list[Hit]
+    sentences: list[tuple[int, str]]  # candidate sentences of the hits (rag/context.py)
+    sentence_vecs: np.ndarray
+    question_vec: np.ndarray
+
+
+def closest(hits: list[Hit]) -> list[Citation]:
+    """The passages shown beside a refusal: cited, but marked as not holding the answer."""
+    return [cite.cited(h, n, supported=False) for n, h in enumerate(hits, 1)]
 
 
 class Pipeline:
@@ -96,6 +115,18 @@ class Pipeline:
         query = search_query(question, history)
         return retrieve.search(self.index, self.embedder.encode([query])[0], query, self.config.top_k)
 
+    def evidence(self, question: str, history=None) -> _Evidence:
+        """Retrieve for `question` and weigh what was found (rag/abstain.py)."""
+        query = search_query(question, history)
+        extra = [] if query == question else [question]  # a follow-up: select for the question itself
+        query_vec = self.embedder.encode([query])[0]
+        hits = retrieve.search(self.index, query_vec, query, self.config.top_k)
+        cands = context.candidates(hits)
+        vecs = self.embedder.encode([s for _, s in cands] + extra)
+        sentence_vecs, question_vec = vecs[: len(cands)], (vecs[-1] if extra else query_vec)
+        assessed = abstain.assess(query, hits, self.config, cands, sentence_vecs @ query_vec)
+        return _Evidence(assessed, hits, cands, sentence_vecs, question_vec)
+
     def stream(self, question: str, history=None) -> Iterator[str | Answer]:
         """Yield the model's text as it is generated, then the checked `Answer` (whose text
         keeps only the sentences the citation check accepted, or is a refusal)."""
@@ -104,23 +135,19 @@ class Pipeline:
         self.warm()
         index = self.index
         t1 = time.perf_counter()
-        query = search_query(question, history)
-        query_vec = self.embedder.encode([query])[0]
-        hits = retrieve.search(index, query_vec, query, self.config.top_k)
-        evidence = abstain.assess(query, hits, self.config)
+        found = self.evidence(question, history)
+        hits = found.hits
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = "(Your question was shortened to fit the model.) " if truncated else ""
-        if not evidence.answerable:
-            text = notice + abstain.refusal(evidence)
+        if not found.evidence.answerable:
+            text = notice + abstain.refusal(found.evidence)
             yield text
-            yield Answer(text, [], True, {**timings, "total": time.perf_counter() - t0}, hits)
+            yield Answer(text, closest(hits), True, {**timings, "total": time.perf_counter() - t0}, hits,
+                         confidence=found.evidence.confidence)
             return
         t2 = time.perf_counter()
-        cands = context.candidates(hits)
-        extra = [] if query == question else [question]  # a follow-up: select for the question itself
-        vecs = self.embedder.encode([s for _, s in cands] + extra)
-        question_vec = vecs[-1] if extra else query_vec
-        selected = context.select(question, cands, vecs[: len(cands)], question_vec, self.config.context_sentences)
+        selected = context.select(question, found.sentences, found.sentence_vecs, found.question_vec,
+                                  self.config.context_sentences)
         timings["select"] = time.perf_counter() - t2
         t2 = time.perf_counter()
         raw = ""
@@ -137,9 +164,10 @@ class Pipeline:
         timings["total"] = time.perf_counter() - t0
         if not checked.citations:
             text = notice + abstain.refusal(None)  # nothing generated survived the check
-            yield Answer(text, [], True, timings, hits, checked.dropped)
+            yield Answer(text, closest(hits), True, timings, hits, checked.dropped, found.evidence.confidence)
             return
-        yield Answer(notice + checked.text, checked.citations, False, timings, hits, checked.dropped)
+        yield Answer(notice + checked.text, checked.citations, False, timings, hits, checked.dropped,
+                     found.evidence.confidence)
 
     def answer(self, question: str, history=None) -> Answer:
         *_, final = self.stream(question, history)

@@ -44,6 +44,14 @@ class Citation:
     start: int  # offsets of the quote in the document text
     end: int
     score: float  # fused retrieval score of the passage (standardised: higher is better)
+    supported: bool = True  # the check found the sentence(s) citing it in this passage; False for
+    # the closest passages shown beside a refusal, which did not hold the answer
+
+
+@dataclass(frozen=True)
+class Removed:
+    sentence: str  # a generated sentence left out of the answer
+    reason: str  # why, in plain words: "states 1978, which no passage contains"
 
 
 @dataclass(frozen=True)
@@ -53,4 +61,5 @@ class Answer:
     abstained: bool
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     passages: list[Hit] = field(default_factory=list)  # everything retrieved, cited or not
-    dropped: list[str] = field(default_factory=list)  # generated sentences no passage supports
+    dropped: list[Removed] = field(default_factory=list)  # generated sentences the check removed
+    confidence: float = 0.0  # calibrated chance that the passages hold the answer (rag/abstain.py)

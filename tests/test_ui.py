@@ -1,4 +1,4 @@
-from rag.types import Answer, Chunk, Citation, Hit
+from rag.types import Answer, Citation, Removed
 from ui.app import _pairs, render
 
 
@@ -14,9 +14,16 @@ def test_document_text_is_shown_as_text():
 
 
 def test_abstention_shows_the_closest_passages_as_insufficient():
-    hit = Hit(Chunk("d2", 0, 20, "Local farms sell food"), "Farms", 0.1, 0, 0.12)
-    md = render(Answer("I can't answer that from the documents.", [], True, {}, [hit]))
-    assert "not sufficient" in md and "Local farms sell food" in md and "0.12" in md
+    closest = Citation(1, "d2", "Farms", "Local farms sell food", 0, 20, 0.1, supported=False)
+    md = render(Answer("I can't answer that from the documents.", [closest], True, {}))
+    assert "not sufficient" in md and "Local farms sell food" in md and "**Sources**" not in md
+
+
+def test_removed_sentences_are_listed_with_their_reason():
+    a = Answer("Local farms sell food. [1]", [Citation(1, "d1", "Farms", "Local farms sell food", 0, 9, 0.5)],
+               False, {}, dropped=[Removed("Farms sell 42 <b>tons</b>.", "states 42, which the passages do not")])
+    md = render(a)
+    assert "Removed by the citation check" in md and "states 42" in md and "<b>" not in md
 
 
 def test_history_pairs_from_openai_style_messages():

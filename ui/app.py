@@ -40,16 +40,22 @@ def escape(text: str) -> str:
 def render(a: rag.Answer) -> str:
     """The checked answer and its sources, as Markdown."""
     lines = [html.escape(a.text, quote=False)]
-    if a.citations:
+    supported = [c for c in a.citations if c.supported]
+    if supported:
         lines.append("\n**Sources**")
-        for c in a.citations:
+        for c in supported:
             lines.append(f"\n**[{c.n}] {escape(c.title)}** · `{c.doc_id}` · characters {c.start}–{c.end}"
                          f"\n> {escape(c.quote)}")
-    elif a.abstained and a.passages:
+    elif a.abstained and a.citations:
         lines.append("\n**Closest passages found (not sufficient to answer)**")
-        for h in a.passages[:2]:
-            lines.append(f"\n*{escape(h.title)}* · `{h.chunk.doc_id}` · similarity {h.similarity:.2f}"
-                         f"\n> {escape(h.chunk.text[:300])}…")
+        for c in a.citations[:2]:
+            lines.append(f"\n*{escape(c.title)}* · `{c.doc_id}` · characters {c.start}–{c.end}"
+                         f"\n> {escape(c.quote[:300])}…")
+    if a.dropped:
+        lines.append("\n<details><summary>Removed by the citation check</summary>\n")
+        for d in a.dropped:
+            lines.append(f"- ~~{escape(d.sentence)}~~ — {escape(d.reason)}")
+        lines.append("\n</details>")
     if a.timings:
         stages = " · ".join(f"{k} {v:.1f} s" for k, v in a.timings.items() if k != "total")
         lines.append(f"\n<sub>{stages} · total {a.timings.get('total', 0):.1f} s</sub>")
