@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test index lint eval clean
+.PHONY: install serve test index lint eval eval-qa clean
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ test: install
 SCIFACT ?= ../shared/eval/scifact
 eval: install
 	$(PY) -m rag eval retrieval --data $(SCIFACT)
+
+# answer quality and abstention on SQuAD 2.0 (400 questions, ~15 min)
+SQUAD2 ?= ../shared/eval/squad2
+eval-qa: install
+	$(PY) -m rag eval qa --data $(SQUAD2)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,13 @@ second or two. Decoding is greedy, in a plain loop over the KV cache: equivalent
 `model.generate(do_sample=False)`, and it lets a caller stop early (for example on a
 repeated sentence). One lock serialises generation: a model is not shared between
 threads mid-sequence. Anything with `stream(messages, max_new_tokens, stop)` can stand in.
+
+Copy bias: a 135M model paraphrases the passage it reads and, paraphrasing, swaps in
+figures and names of its own ("1870" for "1560"). Each step, the tokens that would continue
+a stretch of the prompt the answer is already copying (the longest run of its last tokens,
+up to 4, found in the prompt) get `copy_bias` added to their logits: the model still
+chooses what to say and where to stop, but prefers the passage's own words. On 30 SQuAD
+2.0 questions outside the test sample, see `Config.copy_bias`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,17 @@ from .errors import ModelError
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct-f32-v1"
+
+
+def continuations(source: list[int], generated: list[int], longest: int = 4) -> set[int]:
+    """Tokens that follow, in `source`, the longest suffix of `generated` (up to `longest`
+    tokens) that occurs there."""
+    for m in range(min(longest, len(generated)), 0, -1):
+        tail = generated[-m:]
+        found = {source[i + m] for i in range(len(source) - m) if source[i:i + m] == tail}
+        if found:
+            return found
+    return set()
 
 
 class Generator(Protocol):
@@ -71,9 +89,10 @@ class SmolLM:
 
     name = "SmolLM2-135M-Instruct"
 
-    def __init__(self, cache_dir: Path, threads: int = 0) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 0, copy_bias: float = 0.0) -> None:
         self.cache_dir = cache_dir
         self.threads = threads
+        self.copy_bias = copy_bias
         self._model = self._tokenizer = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -112,8 +131,15 @@ class SmolLM:
             out = model(input_ids=ids, use_cache=True)
             new: list[int] = []
             sent = ""
+            prompt_ids = ids[0].tolist()
             for _ in range(max_new_tokens):
-                token = int(out.logits[0, -1].argmax())
+                logits = out.logits[0, -1]
+                if self.copy_bias and new:
+                    follow = continuations(prompt_ids, new)
+                    if follow:
+                        logits = logits.clone()
+                        logits[list(follow)] += self.copy_bias
+                token = int(logits.argmax())
                 if token in eos:
                     break
                 new.append(token)

@@ -94,3 +94,12 @@ def test_answer_preambles_are_removed():
     assert cite.sentences("The answer to this question is: Colin Hines. He wrote it in 2000.") == [
         "Colin Hines.", "He wrote it in 2000."]
     assert cite.sentences("The answer is: Rollo.") == ["Rollo."]
+
+
+def test_copy_bias_follows_the_longest_copied_run():
+    from rag.generate import continuations
+
+    prompt = [1, 2, 3, 4, 2, 3, 5, 7, 3, 8]
+    assert continuations(prompt, [9, 2, 3]) == {4, 5}  # "2 3" occurs twice
+    assert continuations(prompt, [7, 3]) == {8}  # the longer run decides
+    assert continuations(prompt, [6]) == set()
