@@ -36,7 +36,7 @@ class Config:
 
     # generation
     max_new_tokens: int = 96  # answers are two or three sentences
-    copy_bias: float = 0.0  # logit bonus for continuing the passage's own words (rag/generate.py)
+    copy_bias: float = 3.0  # logit bonus for continuing the passage's own words (rag/generate.py)
     max_question_chars: int = 2000  # longer questions are truncated with a notice
     threads: int = 0  # torch threads; 0 lets torch decide (one per core)
 

@@ -12,8 +12,10 @@ Copy bias: a 135M model paraphrases the passage it reads and, paraphrasing, swap
 figures and names of its own ("1870" for "1560"). Each step, the tokens that would continue
 a stretch of the prompt the answer is already copying (the longest run of its last tokens,
 up to 4, found in the prompt) get `copy_bias` added to their logits: the model still
-chooses what to say and where to stop, but prefers the passage's own words. On 30 SQuAD
-2.0 questions outside the test sample, see `Config.copy_bias`.
+chooses what to say and where to stop, but prefers the passage's own words. On 40
+answerable SQuAD 2.0 questions outside the test sample (2 context sentences each), the
+share of checked answers holding the gold answer went 0.40 -> 0.50 with a bias of 3 (0.475
+with 6), and the share refused by the citation check 0.25 -> 0.175 (0.15 with 6).
 """
 
 from __future__ import annotations
@@ -32,12 +34,20 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct-f32-v1"
 
 
-def continuations(source: list[int], generated: list[int], longest: int = 4) -> set[int]:
-    """Tokens that follow, in `source`, the longest suffix of `generated` (up to `longest`
-    tokens) that occurs there."""
+def follow_table(source: list[int], longest: int = 4) -> dict[tuple[int, ...], set[int]]:
+    """For every run of 1..`longest` tokens in `source`, the tokens that follow it there."""
+    table: dict[tuple[int, ...], set[int]] = {}
+    for m in range(1, longest + 1):
+        for i in range(len(source) - m):
+            table.setdefault(tuple(source[i:i + m]), set()).add(source[i + m])
+    return table
+
+
+def continuations(table: dict[tuple[int, ...], set[int]], generated: list[int], longest: int = 4) -> set[int]:
+    """Tokens that follow, in the source of `table`, the longest suffix of `generated`
+    (up to `longest` tokens) that occurs there."""
     for m in range(min(longest, len(generated)), 0, -1):
-        tail = generated[-m:]
-        found = {source[i + m] for i in range(len(source) - m) if source[i:i + m] == tail}
+        found = table.get(tuple(generated[-m:]))
         if found:
             return found
     return set()
@@ -131,14 +141,14 @@ class SmolLM:
             out = model(input_ids=ids, use_cache=True)
             new: list[int] = []
             sent = ""
-            prompt_ids = ids[0].tolist()
+            follow = follow_table(ids[0].tolist()) if self.copy_bias else {}
             for _ in range(max_new_tokens):
                 logits = out.logits[0, -1]
                 if self.copy_bias and new:
-                    follow = continuations(prompt_ids, new)
-                    if follow:
+                    copying = continuations(follow, new)
+                    if copying:
                         logits = logits.clone()
-                        logits[list(follow)] += self.copy_bias
+                        logits[list(copying)] += self.copy_bias
                 token = int(logits.argmax())
                 if token in eos:
                     break

@@ -1,9 +1,12 @@
 """Read a folder of text documents into `Document` records.
 
-Every `.txt` and `.md` file directly in the folder (sorted, so ids and order are stable)
-becomes one Document: id = file stem, title = first meaningful line, text = the content
-with whitespace normalised. Files that cannot be read as UTF-8 text are skipped and
-reported, never fatal. It leaves out HTML and PDF extraction and sub-folders.
+Every `.txt`, `.md`, `.html` and `.pdf` file directly in the folder (sorted, so ids and
+order are stable) becomes one Document: id = file stem, title = first meaningful line (or
+the HTML <title>), text = the content with whitespace normalised. HTML goes through
+BeautifulSoup (scripts, styles and page furniture dropped; document text is never
+executed), PDF through pypdf, page by page. Content is checked against the suffix: a
+".pdf" must start with %PDF-, text must be UTF-8 without NUL bytes. Files that fail are
+skipped and reported with the reason, never fatal. Sub-folders are not read.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from .types import Document
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_BYTES = 20_000_000  # a bigger "document" is almost surely not prose
 
 # lines that web pages put before the real title
@@ -70,23 +73,71 @@ def find_title(text: str, fallback: str) -> str:
     return first if len(first) <= 100 else first[:99].rsplit(" ", 1)[0] + "…"
 
 
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary file (NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+_BLOCKS = ["p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "section", "article", "main",
+           "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "figcaption"]
+
+
+def html_text(raw: bytes) -> tuple[str, str]:
+    """(title, text) of an HTML page: visible text only, one block per line."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(raw), "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside",
+                     "form", "head", "svg", "iframe"]):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCKS):  # blocks end lines; inline tags (<b>, <a>) do not
+        tag.insert_before("\n")
+        tag.append("\n")
+    return title, soup.get_text()
+
+
+def pdf_text(path: Path, raw: bytes) -> str:
+    """The text of every page of a PDF, pages separated by blank lines."""
+    if not raw.startswith(b"%PDF-"):
+        raise ValueError("not a PDF (the content does not start with %PDF-)")
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn a lot
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise ValueError("encrypted PDF")
+        return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PyPdfError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise ValueError(f"unreadable PDF ({type(e).__name__}: {e})") from None
+
+
 def read_document(path: Path) -> Document:
     """One file -> Document. Raises ValueError with a reason for files that are not text."""
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise ValueError(f"larger than {MAX_BYTES // 1_000_000} MB")
     raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise ValueError("binary file (NUL bytes)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    suffix, title = path.suffix.lower(), ""
+    if suffix == ".pdf":
+        text = pdf_text(path, raw)
+    elif suffix in (".html", ".htm"):
+        title, text = html_text(raw)
+    else:
+        text = _decode(raw)
     text = normalize(text)
     if not text:
-        raise ValueError("empty")
+        raise ValueError("no text in it" if suffix == ".pdf" else "empty")
     sha = hashlib.sha256(text.encode()).hexdigest()
-    return Document(path.stem, find_title(text, path.stem), text, str(path), sha)
+    return Document(path.stem, normalize(title) or find_title(text, path.stem), text, str(path), sha)
 
 
 def load_folder(folder: str | Path) -> tuple[list[Document], list[Skipped]]:

@@ -97,9 +97,9 @@ def test_answer_preambles_are_removed():
 
 
 def test_copy_bias_follows_the_longest_copied_run():
-    from rag.generate import continuations
+    from rag.generate import continuations, follow_table
 
-    prompt = [1, 2, 3, 4, 2, 3, 5, 7, 3, 8]
+    prompt = follow_table([1, 2, 3, 4, 2, 3, 5, 7, 3, 8])
     assert continuations(prompt, [9, 2, 3]) == {4, 5}  # "2 3" occurs twice
     assert continuations(prompt, [7, 3]) == {8}  # the longer run decides
     assert continuations(prompt, [6]) == set()
