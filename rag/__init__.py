@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from .errors import BadIndexError, ModelError, QuestionError, RagError
 from .types import Answer, Citation
 
-__all__ = ["answer", "stream_answer", "Answer", "Citation", "RagError", "QuestionError",
-           "BadIndexError", "ModelError"]
+__all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "Answer", "Citation",
+           "RagError", "QuestionError", "BadIndexError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()
@@ -42,3 +42,20 @@ def answer(question: str, history: list[tuple[str, str]] | None = None) -> Answe
 def stream_answer(question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
     """Like `answer`, but yields the text as it is generated and ends with the `Answer`."""
     return _default().stream(question, history)
+
+
+def add_documents(paths: list, names: list[str] | None = None):
+    """Add files (.txt, .md, .html, .pdf) to your documents and index them; returns
+    (added Documents, skipped files with the reason). `names`: the files' own names when
+    `paths` are temporary copies (uploads)."""
+    return _default().add(paths, names)
+
+
+def remove_document(doc_id: str) -> bool:
+    """Remove one of your added documents (seeds stay); False if there is none by that id."""
+    return _default().remove(doc_id)
+
+
+def documents() -> list[tuple[str, str, int, bool]]:
+    """(doc_id, title, chunk count, added by you) for every indexed document."""
+    return _default().catalogue()

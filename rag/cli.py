@@ -1,4 +1,6 @@
-"""Command line: `python -m rag index [FOLDER]` and `python -m rag ask "QUESTION" [--json]`.
+"""Command line: `python -m rag index [FOLDER]` (with FOLDER: add its .txt/.md/.html/.pdf files
+to your documents, stored under data/uploads/), `python -m rag ask "QUESTION" [--json]` and
+`python -m rag eval retrieval|qa`.
 
 Errors the user can act on (empty question, missing folder, broken index) print one
 line and exit with status 2; nothing prints a stack trace for them.
@@ -24,8 +26,17 @@ def _pipeline(folder: str | None = None):
 
 
 def cmd_index(args) -> None:
-    p = _pipeline(args.folder)
-    index = p.index  # reads the folder, reports skipped files, builds or updates as needed
+    p = _pipeline()
+    if args.folder:  # add the folder's files to your documents (data/uploads/), then index
+        folder = Path(args.folder)
+        if not folder.is_dir():
+            raise RagError(f"no such folder: {folder}")
+        added, skipped = p.add(sorted(f for f in folder.iterdir() if f.is_file()))
+        for d in added:
+            print(f"added {d.id}: {d.title}", file=sys.stderr)
+        for s in skipped:
+            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    index = p.index  # reads the folders, reports skipped files, builds or updates as needed
     print(f"index ready: {len(index.chunks)} chunks from {len(index.manifest['documents'])} documents "
           f"in {p.config.index_dir}")
 
@@ -69,7 +80,7 @@ def cmd_eval(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description="Local Q&A over documents, with citations.")
     sub = parser.add_subparsers(dest="command", required=True)
-    ix = sub.add_parser("index", help="build or update the index of a folder (default: seeds/)")
+    ix = sub.add_parser("index", help="build or update the index; with FOLDER, add its files to your documents")
     ix.add_argument("folder", nargs="?")
     ix.set_defaults(func=cmd_index)
     ask = sub.add_parser("ask", help="answer a question from the documents")

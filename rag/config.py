@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository (or the install 
 class Config:
     # where the corpus is read from and where the built index and caches live
     docs_dir: Path = ROOT / "seeds"
+    uploads_dir: Path = ROOT / "data" / "uploads"  # the user's own documents (rag/library.py)
     index_dir: Path = ROOT / "index"
     cache_dir: Path = ROOT / ".cache"  # tiktoken BPE file, converted generator weights
 
@@ -35,7 +36,7 @@ class Config:
     min_confidence: float = 0.425  # calibrated chance the passages hold the answer, below which we refuse
 
     # generation
-    max_new_tokens: int = 96  # answers are two or three sentences
+    max_new_tokens: int = 96  # answers stop after two sentences (rag/pipeline.py)
     copy_bias: float = 3.0  # logit bonus for continuing the passage's own words (rag/generate.py)
     max_question_chars: int = 2000  # longer questions are truncated with a notice
     threads: int = 0  # torch threads; 0 lets torch decide (one per core)

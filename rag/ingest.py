@@ -147,7 +147,7 @@ def load_folder(folder: str | Path) -> tuple[list[Document], list[Skipped]]:
         raise FileNotFoundError(f"no such folder: {folder}")
     docs, skipped, seen = [], [], set()
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+        if not path.is_file() or path.suffix.lower() not in SUFFIXES or path.name.startswith("."):
             continue
         try:
             doc = read_document(path)

@@ -13,23 +13,23 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from . import abstain, cite, context, retrieve
+from . import abstain, cite, context, library, retrieve
 from .chunk import sentence_spans
 from .config import Config
 from .embed import Embedder, MiniLM
 from .errors import QuestionError
 from .generate import Generator, SmolLM
 from .index import Index, ensure
-from .ingest import load_folder
 from .text import terms
 from .types import Answer, Citation, Document, Hit
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
-MAX_SENTENCES = 3
+MAX_SENTENCES = 2  # the generator reads two sentences; a third is where it starts inventing
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 
 
@@ -99,11 +99,43 @@ class Pipeline:
                 if self.documents is not None:
                     docs, skipped = self.documents, []
                 else:
-                    docs, skipped = load_folder(self.config.docs_dir)
+                    docs, skipped = library.documents(self.config)
                 for s in skipped:
                     self.log(f"skipped {s.path}: {s.reason}")
                 self._index = ensure(docs, self.embedder, self.config, log=self.log)
             return self._index
+
+    def add(self, paths: list, names: list[str] | None = None) -> tuple[list[Document], list]:
+        """Add files to the user's documents (rag/library.py) and index them now; returns
+        (added, skipped-with-reasons)."""
+        added, skipped = library.add(paths, self.config, names)
+        if added:
+            self.reindex()
+        return added, skipped
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove one of the user's documents from the folder and the index."""
+        removed = library.remove(doc_id, self.config)
+        if removed:
+            self.reindex()
+        return removed
+
+    def reindex(self) -> Index:
+        """Read the documents again and bring the index up to date (only new content is embedded)."""
+        with self._lock:
+            self._index = None
+        return self.index
+
+    def catalogue(self) -> list[tuple[str, str, int, bool]]:
+        """(doc_id, title, chunks, uploaded) for every indexed document, seeds first."""
+        index = self.index
+        counts: dict[str, int] = {}
+        for c in index.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        uploads = self.config.uploads_dir.resolve()
+        return [(doc_id, index.titles.get(doc_id, doc_id), n,
+                 Path(index.manifest["documents"][doc_id].get("path", "")).resolve().parent == uploads)
+                for doc_id, n in counts.items()]
 
     def warm(self) -> None:
         """Load the index and both models now rather than on the first question."""

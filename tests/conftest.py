@@ -84,7 +84,8 @@ def corpus(tmp_path) -> Path:
 @pytest.fixture
 def config(tmp_path, corpus) -> Config:
     # the tiktoken file is seeded in the repository's cache (no network either way)
-    return Config(docs_dir=corpus, index_dir=tmp_path / "index", cache_dir=ROOT / ".cache",
+    return Config(docs_dir=corpus, uploads_dir=tmp_path / "uploads", index_dir=tmp_path / "index",
+                  cache_dir=ROOT / ".cache",
                   chunk_tokens=40, chunk_overlap=8)
 
 

@@ -23,6 +23,7 @@ import gradio as gr  # noqa: E402
 import rag  # noqa: E402
 
 log = logging.getLogger("rag.ui")
+MAX_UPLOAD_MB = 10  # rag/library.py checks it again; this is what the page says and Gradio enforces
 EXAMPLES = [
     "What is SoULS?",
     "Who wrote Localization: A Global Manifesto?",
@@ -97,17 +98,58 @@ def chat(message: str, history: list):
         yield f"⚠️ Something went wrong while answering ({type(e).__name__}). Please try again."
 
 
-def build() -> gr.ChatInterface:
-    return gr.ChatInterface(
-        chat,
-        api_name="chat",
-        title="Globalization vs localization: ask the documents",
-        description="Answers come only from the documents, with each sentence tied to the passage "
-                    "it came from. When the documents do not hold the answer, it says so.",
-        examples=EXAMPLES,
-        cache_examples=False,
-        concurrency_limit=1,
-    )
+def catalogue() -> tuple[list[list], gr.Dropdown]:
+    """The documents table and the choices of the remove menu (your documents only)."""
+    rows = [[title, doc_id, n, "yours" if mine else "seed"] for doc_id, title, n, mine in rag.documents()]
+    return rows, gr.Dropdown(choices=[r[1] for r in rows if r[3] == "yours"], value=None)
+
+
+def upload(paths: list[str] | None):
+    """Index uploaded files; report what was added and what was refused, and why."""
+    lines = []
+    try:
+        added, skipped = rag.add_documents(paths or [], [os.path.basename(p) for p in paths or []])
+        lines += [f"✅ added **{escape(d.title)}** (`{d.id}`)" for d in added]
+        lines += [f"⚠️ {escape(os.path.basename(s.path))}: {escape(s.reason)}" for s in skipped]
+    except Exception as e:  # keep serving
+        log.exception("upload failed")
+        lines.append(f"⚠️ The upload failed ({type(e).__name__}); nothing was changed.")
+    return ("\n\n".join(lines) or "Nothing to add."), *catalogue(), None
+
+
+def remove(doc_id: str | None):
+    if not doc_id:
+        return "Choose one of your documents to remove.", *catalogue()
+    done = rag.remove_document(doc_id)
+    return (f"Removed `{doc_id}`." if done else f"`{doc_id}` is not one of your documents."), *catalogue()
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(title="Ask the documents") as demo:
+        with gr.Sidebar(position="right", open=False, label="Documents"):
+            gr.Markdown("### Documents\nThe seed corpus, plus yours: `.txt`, `.md`, `.html` or `.pdf`, "
+                        f"up to {MAX_UPLOAD_MB} MB each. Only new text is embedded.")
+            files = gr.File(label="Add documents", file_count="multiple", type="filepath",
+                            file_types=[".txt", ".md", ".html", ".htm", ".pdf"], elem_id="upload")
+            status = gr.Markdown(elem_id="upload-status")
+            table = gr.Dataframe(headers=["title", "id", "chunks", "source"], interactive=False, wrap=True,
+                                 elem_id="documents")
+            which = gr.Dropdown(label="Remove one of your documents", choices=[], elem_id="remove-choice")
+            drop = gr.Button("Remove", variant="secondary", elem_id="remove")
+        gr.ChatInterface(
+            chat,
+            api_name="chat",
+            title="Globalization vs localization: ask the documents",
+            description="Answers come only from the documents, with each sentence tied to the passage "
+                        "it came from. When the documents do not hold the answer, it says so.",
+            examples=EXAMPLES,
+            cache_examples=False,
+            concurrency_limit=1,
+        )
+        files.upload(upload, files, [status, table, which, files], api_name="upload", concurrency_limit=1)
+        drop.click(remove, which, [status, table, which], api_name="remove", concurrency_limit=1)
+        demo.load(catalogue, None, [table, which], api_name=False)
+    return demo
 
 
 def warm_up() -> None:
@@ -126,8 +168,8 @@ def main() -> None:
     host = os.environ.get("RAG_HOST", "127.0.0.1")
     port = int(os.environ.get("RAG_PORT", "7860"))
     warm_up()
-    build().queue(max_size=32).launch(server_name=host, server_port=port, share=False,
-                                      show_error=False)
+    build().queue(max_size=32).launch(server_name=host, server_port=port, share=False, show_error=False,
+                                      max_file_size=f"{MAX_UPLOAD_MB}mb")
 
 
 if __name__ == "__main__":

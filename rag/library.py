@@ -1,0 +1,88 @@
+"""The user's own documents, kept beside the seed corpus under data/uploads/.
+
+`add` checks each file by content (rag/ingest.py reads it as the index would), refuses
+what is too big or unreadable with a reason, and stores a copy under a safe name: the
+file's stem reduced to letters, digits, dots and dashes, plus 8 hex digits of its hash, so
+two uploads never overwrite each other nor a seed, and the same file added twice is
+stored once. The seed folder is never written. `remove` deletes an upload (never a seed).
+The index notices the change on its next use and embeds only the new content
+(rag/index.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .config import Config
+from .ingest import SUFFIXES, Skipped, load_folder, read_document
+from .types import Document
+
+MAX_UPLOAD_BYTES = 10_000_000  # per file
+
+
+def safe_name(name: str, content: bytes) -> str:
+    """"../My Report (final).PDF" -> "My-Report-final-1a2b3c4d.pdf"."""
+    stem, suffix = os.path.splitext(os.path.basename(name.replace("\\", "/")))
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:60] or "document"
+    return f"{stem}-{hashlib.sha256(content).hexdigest()[:8]}{suffix.lower()}"
+
+
+def documents(config: Config) -> tuple[list[Document], list[Skipped]]:
+    """The seeds and the uploads, seeds first; an upload whose id a seed already has is skipped."""
+    docs, skipped = load_folder(config.docs_dir)
+    if config.uploads_dir.is_dir() and config.uploads_dir.resolve() != config.docs_dir.resolve():
+        more, more_skipped = load_folder(config.uploads_dir)
+        seen = {d.id for d in docs}
+        for d in more:
+            if d.id in seen:
+                more_skipped.append(Skipped(d.path, f"a seed document already has the id {d.id}"))
+            else:
+                docs.append(d)
+        skipped += more_skipped
+    return docs, skipped
+
+
+def add(paths: list[str | Path], config: Config,
+        names: list[str] | None = None) -> tuple[list[Document], list[Skipped]]:
+    """Store readable copies of `paths` among the uploads (`names`: the names the user
+    gave them, when `paths` are temporary files). Returns what was added and what was not."""
+    added, skipped = [], []
+    for i, path in enumerate(map(Path, paths)):
+        name = names[i] if names else path.name
+        try:
+            if Path(name).suffix.lower() not in SUFFIXES:
+                raise ValueError(f"not a supported type (use {', '.join(SUFFIXES)})")
+            size = path.stat().st_size
+            if size > MAX_UPLOAD_BYTES:
+                raise ValueError(f"too large ({size / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_000_000} MB)")
+            raw = path.read_bytes()
+            config.uploads_dir.mkdir(parents=True, exist_ok=True)
+            target = config.uploads_dir / safe_name(name, raw)
+            fd, tmp = tempfile.mkstemp(dir=config.uploads_dir, prefix=".upload-", suffix=target.suffix)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(raw)
+                doc = read_document(Path(tmp))  # content check: it must read as the index will read it
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            added.append(Document(target.stem, doc.title, doc.text, str(target), doc.sha256))
+        except (OSError, ValueError) as e:
+            skipped.append(Skipped(name, str(e)))
+    return added, skipped
+
+
+def remove(doc_id: str, config: Config) -> bool:
+    """Delete the upload `doc_id`; False when there is no such upload (seeds cannot be removed)."""
+    if not config.uploads_dir.is_dir():
+        return False
+    for path in config.uploads_dir.iterdir():
+        if path.stem == doc_id and path.suffix.lower() in SUFFIXES and path.is_file():
+            path.unlink()
+            return True
+    return False
