@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 
 from .errors import BadIndexError, ModelError, QuestionError, RagError
-from .types import Answer, Citation
+from .types import Answer, Citation, Retrieved
 
 __all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "Answer", "Citation",
-           "RagError", "QuestionError", "BadIndexError", "ModelError"]
+           "Retrieved", "RagError", "QuestionError", "BadIndexError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()
@@ -39,8 +39,10 @@ def answer(question: str, history: list[tuple[str, str]] | None = None) -> Answe
     return _default().answer(question, history)
 
 
-def stream_answer(question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
-    """Like `answer`, but yields the text as it is generated and ends with the `Answer`."""
+def stream_answer(question: str,
+                  history: list[tuple[str, str]] | None = None) -> Iterator[Retrieved | str | Answer]:
+    """Like `answer`, but yields first the passages `Retrieved`, then the text as it is
+    generated, and ends with the `Answer`."""
     return _default().stream(question, history)
 
 

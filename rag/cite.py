@@ -106,7 +106,7 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
 
     A short answer ("1526.", "Colin Hines.") is checked as the answer to the question: its
     every word must be in a passage that holds the question's terms."""
-    kept, used, dropped = [], {}, []
+    kept, used, dropped, spans = [], {}, [], {}
     for i, sentence in enumerate(parts):
         words = terms(sentence)
         short = len(words) < MIN_TERMS
@@ -131,11 +131,19 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
             continue
         n = used.setdefault(best, len(used) + 1)
         kept.append(f"{sentence} [{n}]")
-    citations = [cited(hits[j], n) for j, n in sorted(used.items(), key=lambda kv: kv[1])]
+        spans.setdefault(best, set()).add(supporting_span(sentence, hits[best].chunk.text))
+    citations = [cited(hits[j], n, spans=tuple(sorted(spans[j])))
+                 for j, n in sorted(used.items(), key=lambda kv: kv[1])]
     return Checked(" ".join(kept), citations, dropped)
 
 
-def cited(hit: Hit, n: int, supported: bool = True) -> Citation:
+def supporting_span(sentence: str, passage: str) -> tuple[int, int]:
+    """Offsets of the passage sentence that shares the most words with `sentence`."""
+    spans = sentence_spans(passage) or [(0, len(passage))]
+    return max(spans, key=lambda se: lexical(sentence, passage[se[0]:se[1]]))
+
+
+def cited(hit: Hit, n: int, supported: bool = True, spans: tuple[tuple[int, int], ...] = ()) -> Citation:
     """The citation [n] of a retrieved passage."""
     c = hit.chunk
-    return Citation(n, c.doc_id, hit.title, c.text, c.start, c.end, hit.score, supported)
+    return Citation(n, c.doc_id, hit.title, c.text, c.start, c.end, hit.score, supported, spans)

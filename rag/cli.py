@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import RagError
+from .types import Answer
 
 
 def _pipeline(folder: str | None = None):
@@ -49,9 +50,8 @@ def cmd_ask(args) -> None:
         return
     final = None
     for piece in p.stream(args.question):
-        if isinstance(piece, str):
-            continue  # the checked text is printed once, below
-        final = piece
+        if isinstance(piece, Answer):  # the checked text is printed once, below
+            final = piece
     print(final.text)
     if final.citations:
         print("\nSources:")

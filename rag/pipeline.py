@@ -25,7 +25,7 @@ from .errors import QuestionError
 from .generate import Generator, SmolLM
 from .index import Index, ensure
 from .text import terms
-from .types import Answer, Citation, Document, Hit
+from .types import Answer, Citation, Document, Hit, Retrieved
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
@@ -159,9 +159,10 @@ class Pipeline:
         assessed = abstain.assess(query, hits, self.config, cands, sentence_vecs @ query_vec)
         return _Evidence(assessed, hits, cands, sentence_vecs, question_vec)
 
-    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
-        """Yield the model's text as it is generated, then the checked `Answer` (whose text
-        keeps only the sentences the citation check accepted, or is a refusal)."""
+    def stream(self, question: str, history=None) -> Iterator[Retrieved | str | Answer]:
+        """Yield what was `Retrieved` (before generating), the model's text as it is
+        generated, then the checked `Answer` (whose text keeps only the sentences the
+        citation check accepted, or is a refusal)."""
         t0 = time.perf_counter()
         question, truncated = clean_question(question, self.config.max_question_chars)
         self.warm()
@@ -171,6 +172,7 @@ class Pipeline:
         hits = found.hits
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = "(Your question was shortened to fit the model.) " if truncated else ""
+        yield Retrieved(hits, found.evidence.confidence, found.evidence.answerable)
         if not found.evidence.answerable:
             text = notice + abstain.refusal(found.evidence)
             yield text

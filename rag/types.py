@@ -46,6 +46,16 @@ class Citation:
     score: float  # fused retrieval score of the passage (standardised: higher is better)
     supported: bool = True  # the check found the sentence(s) citing it in this passage; False for
     # the closest passages shown beside a refusal, which did not hold the answer
+    spans: tuple[tuple[int, int], ...] = ()  # offsets in `quote` of the sentences that support the answer
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What `stream` yields first, before generating: the passages found and how sure we are."""
+
+    passages: list[Hit]
+    confidence: float  # calibrated chance that they hold the answer (rag/abstain.py)
+    answering: bool  # False: the answer will be a refusal
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def test_follow_up_retrieves_the_earlier_subject(pipe):
 
 def test_stream_yields_pieces_then_the_answer(pipe):
     parts = list(pipe.stream("What is SoULS?"))
-    assert len(parts) > 3 and all(isinstance(p, str) for p in parts[:-1])
+    assert parts[0].passages and len(parts) > 3 and all(isinstance(p, str) for p in parts[1:-1])
     assert parts[-1].citations
 
 

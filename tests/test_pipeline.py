@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from rag import Answer, QuestionError
+from rag import Answer, QuestionError, Retrieved
 from rag.pipeline import Pipeline, clean_question, search_query
 from tests.conftest import FakeEmbedder, FakeGenerator
 
@@ -60,8 +60,10 @@ def test_invented_answer_becomes_an_abstention(config):
 
 def test_stream_yields_text_then_the_answer(pipe):
     parts = list(pipe.stream("Who repairs the solar lamps?"))
-    assert all(isinstance(p, str) for p in parts[:-1]) and len(parts) > 2
+    assert isinstance(parts[0], Retrieved) and parts[0].answering and parts[0].passages
+    assert all(isinstance(p, str) for p in parts[1:-1]) and len(parts) > 3
     assert isinstance(parts[-1], Answer)
+    assert parts[-1].citations[0].spans  # the supporting sentence, for the UI to mark
 
 
 @pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])

@@ -1,3 +1,5 @@
+import re
+
 from rag.types import Answer, Citation, Removed
 from ui.app import _pairs, render
 
@@ -31,3 +33,13 @@ def test_history_pairs_from_openai_style_messages():
                {"role": "assistant", "content": [{"type": "text", "text": "An initiative. [1]"}]},
                {"role": "user", "content": "Who benefits?"}]
     assert _pairs(history) == [("What is SoULS?", "An initiative. [1]")]
+
+
+def test_markers_link_to_their_source_and_the_supporting_sentence_is_marked():
+    quote = "Farms sell food. Markets open <at> dawn. Prices vary."
+    a = Answer("Markets open at dawn. [1]", [Citation(1, "d1", "Farms", quote, 0, len(quote), 0.5, spans=((17, 40),))],
+               False, {})
+    md = render(a)
+    anchor = re.search(r"\(#(src-[0-9a-f]+-1)\)", md)
+    assert anchor and f'id="{anchor[1]}"' in md
+    assert "<mark>Markets open &lt;at&gt; dawn.</mark>" in md and "Prices vary." in md

@@ -9,6 +9,7 @@ The `chat` endpoint is what gradio_client calls.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import os
@@ -38,15 +39,28 @@ def escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-!|~>])", r"\\\1", text)
 
 
+def highlight(quote: str, spans: tuple[tuple[int, int], ...]) -> str:
+    """The quote as text, with the sentences that support the answer marked."""
+    out, at = [], 0
+    for start, end in spans:
+        out += [escape(quote[at:start]), " <mark>", escape(quote[start:end]), "</mark> "]
+        at = end
+    out.append(escape(quote[at:]))
+    return "".join(out).strip()
+
+
 def render(a: rag.Answer) -> str:
-    """The checked answer and its sources, as Markdown."""
-    lines = [html.escape(a.text, quote=False)]
+    """The checked answer and its sources, as Markdown. Each [n] links to its source."""
+    key = hashlib.sha1(a.text.encode()).hexdigest()[:8]  # anchors unique per answer
+    text = html.escape(a.text, quote=False)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[\\[{m[1]}\\]](#src-{key}-{m[1]})", text)
+    lines = [text]
     supported = [c for c in a.citations if c.supported]
     if supported:
         lines.append("\n**Sources**")
         for c in supported:
-            lines.append(f"\n**[{c.n}] {escape(c.title)}** · `{c.doc_id}` · characters {c.start}–{c.end}"
-                         f"\n> {escape(c.quote)}")
+            lines.append(f'\n<span id="src-{key}-{c.n}"></span>**[{c.n}] {escape(c.title)}** · `{c.doc_id}` · '
+                         f"characters {c.start}–{c.end}\n> {highlight(c.quote, c.spans)}")
     elif a.abstained and a.citations:
         lines.append("\n**Closest passages found (not sufficient to answer)**")
         for c in a.citations[:2]:
@@ -61,6 +75,13 @@ def render(a: rag.Answer) -> str:
         stages = " · ".join(f"{k} {v:.1f} s" for k, v in a.timings.items() if k != "total")
         lines.append(f"\n<sub>{stages} · total {a.timings.get('total', 0):.1f} s</sub>")
     return "\n".join(lines)
+
+
+def render_found(found: rag.Retrieved, shown: str) -> str:
+    """While the answer is written: the text so far and the passages it is drawn from."""
+    head = html.escape(shown, quote=False) + " ▌" if shown else "*Writing the answer…*"
+    titles = "\n".join(f"- {escape(h.title)} · `{h.chunk.doc_id}`" for h in found.passages)
+    return f"{head}\n\n**Reading {len(found.passages)} passages**\n{titles}"
 
 
 def _pairs(history: list) -> list[tuple[str, str]]:
@@ -83,12 +104,16 @@ def _pairs(history: list) -> list[tuple[str, str]]:
 
 def chat(message: str, history: list):
     """Stream the answer, then show the checked one with its sources."""
-    shown = ""
+    shown, found = "", None
     try:
         for piece in rag.stream_answer(message, _pairs(history)):
-            if isinstance(piece, str):
+            if isinstance(piece, rag.Retrieved):
+                found = piece
+                if piece.answering:
+                    yield render_found(piece, shown)
+            elif isinstance(piece, str):
                 shown += piece
-                yield html.escape(shown, quote=False) + " ▌"
+                yield render_found(found, shown) if found else html.escape(shown, quote=False) + " ▌"
             else:
                 yield render(piece)
     except rag.RagError as e:
