@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test index lint eval eval-qa clean
+.PHONY: install serve test index lint eval eval-qa clean browser
 
 install: $(STAMP)
 
@@ -32,8 +32,15 @@ serve: index
 	@echo "Opening the chat on http://127.0.0.1:$${RAG_PORT:-7860} (Ctrl-C to stop)"
 	$(PY) -m ui
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+# the browser tests drive Debian's chromium: Playwright's own browser download is unreachable
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: /usr/bin/chromium
+/usr/bin/chromium:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
 
 # retrieval quality on BEIR SciFact (shared/ beside the repo); the first run embeds ~15k chunks (~8 min)
 SCIFACT ?= ../shared/eval/scifact

@@ -27,9 +27,10 @@ def _default():
     global _pipeline
     with _lock:
         if _pipeline is None:
+            from .config import Config
             from .pipeline import Pipeline
 
-            _pipeline = Pipeline()
+            _pipeline = Pipeline(Config.from_env())
         return _pipeline
 
 

@@ -67,7 +67,10 @@ def cmd_eval(args) -> None:
 
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if args.what == "qa":
-        result = evaluate.eval_qa(Path(args.data), args.limit, log=log)
+        from .config import Config
+
+        config = Config() if args.min_confidence is None else Config(min_confidence=args.min_confidence)
+        result = evaluate.eval_qa(Path(args.data), args.limit, config, log=log)
         if args.rows:
             Path(args.rows).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in result["rows"]) + "\n")
         result.pop("rows")
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     evq.add_argument("--limit", type=int, default=None, help="only the first N questions")
     evq.add_argument("--json", action="store_true")
     evq.add_argument("--rows", help="also write each question's outcome to this JSONL file")
+    evq.add_argument("--min-confidence", type=float, help="abstention threshold (default: Config's)")
     evq.set_defaults(func=cmd_eval)
     args = parser.parse_args(argv)
     if getattr(args, "alpha", 0) is None:

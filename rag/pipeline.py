@@ -29,7 +29,7 @@ from .types import Answer, Citation, Document, Hit, Retrieved
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
-MAX_SENTENCES = 2  # the generator reads two sentences; a third is where it starts inventing
+MAX_SENTENCES = 3
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 
 

@@ -1,0 +1,134 @@
+"""The chat in a real headless browser: Debian's chromium driven by Playwright.
+
+Starts `python -m ui` on a free loopback port with its own index and uploads folders (under
+pytest's tmp_path), asks a question, waits for the streamed answer, follows a citation
+marker to its source, uploads a document and asks about it, and asks an off-topic question.
+Screenshots go to tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui")
+    port = free_port()
+    env = {**os.environ, "RAG_PORT": str(port), "RAG_INDEX_DIR": str(tmp / "index"),
+           "RAG_UPLOADS_DIR": str(tmp / "uploads"), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp / "ui.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                raise AssertionError((tmp / "ui.log").read_text()[-3000:]) from None
+            time.sleep(1)
+    yield url, tmp
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server[0])
+        page.get_by_role("textbox").first.wait_for(timeout=60_000)
+        yield page
+        browser.close()
+
+
+def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
+    """Type the question, wait for the final answer; returns (its text, seconds to the first
+    visible text of the reply, seconds to the final answer)."""
+    bots = page.locator(".message.bot, [data-testid='bot']")
+    before = bots.count()
+    box = page.get_by_role("textbox").first
+    box.fill(question)
+    t0 = time.time()
+    box.press("Enter")
+    first = None
+    deadline = t0 + timeout
+    while time.time() < deadline:
+        if bots.count() > before:
+            text = bots.last.inner_text()
+            if first is None and text.strip():
+                first = time.time() - t0
+            if ("Sources" in text or "can't answer" in text or "⚠️" in text) and "▌" not in text:
+                return text, first, time.time() - t0
+        time.sleep(0.1)
+    raise AssertionError(f"no final answer to {question!r} within {timeout} s")
+
+
+def test_question_streams_an_answer_with_checkable_sources(page):
+    page.screenshot(path=str(ARTIFACTS / "1-empty-chat.png"))
+    assert "What is SoULS?" in page.content()  # example questions on the empty chat
+    text, first, total = ask(page, "What is SoULS?")
+    print(f"first visible reply after {first:.1f} s, final answer after {total:.1f} s")
+    assert re.search(r"\[1\]", text) and "Sources" in text and "001_931c122cd22fbef4" in text
+    bot = page.locator(".message.bot, [data-testid='bot']").last
+    assert bot.locator("mark").count() >= 1  # the supporting sentence is highlighted
+    link = bot.locator("a[href^='#src-']").first
+    target = link.get_attribute("href")[1:]
+    link.click()
+    assert page.locator(f"[id='{target}']").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "2-answer-with-sources.png"), full_page=True)
+
+
+def test_off_topic_question_is_refused_with_the_closest_passages(page):
+    text, _, _ = ask(page, "What was the GDP of France in 2019?")
+    assert "can't answer" in text and "not sufficient" in text
+    page.screenshot(path=str(ARTIFACTS / "3-refusal.png"), full_page=True)
+
+
+def test_uploaded_document_is_searchable(page, server, tmp_path):
+    doc = tmp_path / "repair-cafes.md"
+    doc.write_text("# Repair Cafes In Lisbon\n\nThe Lisbon repair cafe network fixes broken toasters for free "
+                   "every Saturday. Volunteers from the Alfama district run the Lisbon repair cafes.")
+    page.locator("input[type='file']").first.set_input_files(str(doc))
+    status = page.locator("#upload-status")
+    status.get_by_text("added").wait_for(timeout=120_000)
+    page.screenshot(path=str(ARTIFACTS / "4-uploaded.png"), full_page=True)
+    text, _, _ = ask(page, "What does the Lisbon repair cafe network fix?")
+    assert "toaster" in text.lower() and "repair-cafes-" in text
+    page.screenshot(path=str(ARTIFACTS / "5-answer-from-upload.png"), full_page=True)
+
+
+def test_empty_question_is_a_readable_message(page):
+    box = page.get_by_role("textbox").first
+    box.fill("   ")
+    box.press("Enter")
+    time.sleep(2)
+    assert "Traceback" not in page.content()
