@@ -72,7 +72,7 @@ def page(server):
 
 def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
     """Type the question, wait for the final answer; returns (its text, seconds to the first
-    visible text of the reply, seconds to the final answer)."""
+    generated token shown, seconds to the final answer)."""
     bots = page.locator(".message.bot, [data-testid='bot']")
     before = bots.count()
     box = page.get_by_role("textbox").first
@@ -84,7 +84,7 @@ def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
     while time.time() < deadline:
         if bots.count() > before:
             text = bots.last.inner_text()
-            if first is None and text.strip():
+            if first is None and "▌" in text:  # the cursor follows generated text
                 first = time.time() - t0
             if ("Sources" in text or "can't answer" in text or "⚠️" in text) and "▌" not in text:
                 return text, first, time.time() - t0
@@ -95,8 +95,9 @@ def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
 def test_question_streams_an_answer_with_checkable_sources(page):
     page.screenshot(path=str(ARTIFACTS / "1-empty-chat.png"))
     assert "What is SoULS?" in page.content()  # example questions on the empty chat
+    ask(page, "What is Haqdarshak?")  # the first question also waits for the models to load
     text, first, total = ask(page, "What is SoULS?")
-    print(f"first visible reply after {first:.1f} s, final answer after {total:.1f} s")
+    print(f"\nfirst token shown after {first:.1f} s, final answer after {total:.1f} s")
     assert re.search(r"\[1\]", text) and "Sources" in text and "001_931c122cd22fbef4" in text
     bot = page.locator(".message.bot, [data-testid='bot']").last
     assert bot.locator("mark").count() >= 1  # the supporting sentence is highlighted
@@ -117,18 +118,17 @@ def test_uploaded_document_is_searchable(page, server, tmp_path):
     doc = tmp_path / "repair-cafes.md"
     doc.write_text("# Repair Cafes In Lisbon\n\nThe Lisbon repair cafe network fixes broken toasters for free "
                    "every Saturday. Volunteers from the Alfama district run the Lisbon repair cafes.")
+    page.get_by_role("button", name="Toggle Sidebar").click()  # the Documents sidebar
+    page.get_by_text("Documents", exact=True).first.wait_for()
     page.locator("input[type='file']").first.set_input_files(str(doc))
-    status = page.locator("#upload-status")
-    status.get_by_text("added").wait_for(timeout=120_000)
+    page.locator("#upload-status").get_by_text("added").wait_for(timeout=120_000)
+    assert "Repair Cafes In Lisbon" in page.locator("#documents").inner_text()  # listed with its chunks
     page.screenshot(path=str(ARTIFACTS / "4-uploaded.png"), full_page=True)
     text, _, _ = ask(page, "What does the Lisbon repair cafe network fix?")
     assert "toaster" in text.lower() and "repair-cafes-" in text
     page.screenshot(path=str(ARTIFACTS / "5-answer-from-upload.png"), full_page=True)
-
-
-def test_empty_question_is_a_readable_message(page):
-    box = page.get_by_role("textbox").first
-    box.fill("   ")
-    box.press("Enter")
-    time.sleep(2)
-    assert "Traceback" not in page.content()
+    page.locator("#remove-choice input").first.click()
+    page.get_by_role("option").filter(has_text="repair-cafes-").first.click()
+    page.locator("#remove").click()
+    page.locator("#upload-status").get_by_text("Removed").wait_for(timeout=120_000)
+    assert "Repair Cafes In Lisbon" not in page.locator("#documents").inner_text()
