@@ -22,7 +22,8 @@ def _pipeline(folder: str | None = None):
     from .config import Config
     from .pipeline import Pipeline
 
-    config = Config(docs_dir=Path(folder).resolve()) if folder else Config()
+    config = Config.from_env()
+    config = config.with_(docs_dir=Path(folder).resolve()) if folder else config
     return Pipeline(config, log=lambda msg: print(msg, file=sys.stderr))
 
 

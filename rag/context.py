@@ -44,7 +44,15 @@ def select(question: str, cands: list[tuple[int, str]], vectors: np.ndarray,
     wanted = terms(question)
     lexical = np.array([len(wanted & terms(s)) / max(1, len(wanted)) for _, s in cands])
     scores = 0.7 * (vectors @ query) + 0.3 * lexical
-    return [cands[i] for i in np.argsort(-scores, kind="stable")[:n]]
+    chosen, seen = [], set()
+    for i in np.argsort(-scores, kind="stable"):
+        key = " ".join(cands[i][1].lower().split())
+        if key not in seen:  # overlapping chunks repeat sentences: each is read once
+            seen.add(key)
+            chosen.append(cands[i])
+        if len(chosen) == n:
+            break
+    return chosen
 
 
 def render(selected: list[tuple[int, str]]) -> str:

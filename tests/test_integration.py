@@ -134,6 +134,20 @@ def test_cli_ask_json(tmp_path):
     assert "Sources:" in text and "[1] " in text
 
 
+def test_cli_index_folder_adds_its_files(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "repair.md").write_text("# Repair Cafes\n\nVolunteers fix broken toasters for free.")
+    (folder / "broken.pdf").write_text("not a pdf")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_INDEX_DIR": str(tmp_path / "index"),
+           "RAG_UPLOADS_DIR": str(tmp_path / "uploads")}
+    out = subprocess.run([sys.executable, "-m", "rag", "index", str(folder)], cwd=ROOT, capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "added repair-" in out.stderr and "skipped broken.pdf" in out.stderr and "index ready" in out.stdout
+    assert [p.name.startswith("repair-") for p in (tmp_path / "uploads").iterdir()] == [True]
+
+
 def test_cli_reports_an_empty_question():
     out = subprocess.run([sys.executable, "-m", "rag", "ask", "  "], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and "empty" in out.stderr and "Traceback" not in out.stderr

@@ -107,3 +107,15 @@ def test_context_groups_sentences_by_passage():
     from rag.context import render
 
     assert render([(1, "A one."), (1, "A two."), (2, "B one.")]) == "[1] A one. A two.\n\n[2] B one."
+
+
+def test_context_reads_a_sentence_repeated_by_overlapping_passages_once():
+    import numpy as np
+
+    from rag.context import select
+
+    cands = [(1, "SoULS is an initiative of IIT Bombay."), (2, "SoULS is an initiative of  IIT Bombay."),
+             (2, "Rural women benefit from SoULS.")]
+    vecs = np.array([[1.0, 0.0], [1.0, 0.0], [0.8, 0.6]])
+    chosen = select("Who benefits from SoULS?", cands, vecs, np.array([1.0, 0.0]), 2)
+    assert sorted(chosen) == [cands[0], cands[2]]

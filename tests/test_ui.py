@@ -43,3 +43,22 @@ def test_markers_link_to_their_source_and_the_supporting_sentence_is_marked():
     anchor = re.search(r"\(#(src-[0-9a-f]+-1)\)", md)
     assert anchor and f'id="{anchor[1]}"' in md
     assert "<mark>Markets open &lt;at&gt; dawn.</mark>" in md and "Prices vary." in md
+
+
+def test_failures_become_readable_messages_and_the_chat_keeps_serving(monkeypatch):
+    import rag
+    from ui import app
+
+    def broken(*_):
+        raise RuntimeError("boom")
+        yield
+
+    monkeypatch.setattr(rag, "stream_answer", broken)
+    assert list(app.chat("What is SoULS?", []))[-1].startswith("⚠️ Something went wrong")
+
+    def empty(*_):
+        raise rag.QuestionError("the question is empty: type a question about the documents")
+        yield
+
+    monkeypatch.setattr(rag, "stream_answer", empty)
+    assert "the question is empty" in list(app.chat("  ", []))[-1]
