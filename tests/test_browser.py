@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,9 +104,12 @@ def test_question_streams_an_answer_with_checkable_sources(page):
     assert bot.locator("mark").count() >= 1  # the supporting sentence is highlighted
     link = bot.locator("a[href^='#src-']").first
     target = link.get_attribute("href")[1:]
+    page.mouse.wheel(0, -10_000)
     link.click()
-    assert page.locator(f"[id='{target}']").count() == 1
+    expect(page.locator(f"[id='{target}']")).to_be_in_viewport()  # the marker brings its source into view
     page.screenshot(path=str(ARTIFACTS / "2-answer-with-sources.png"), full_page=True)
+    follow, _, _ = ask(page, "Who are its beneficiaries?")  # the chat history goes with the follow-up
+    assert "001_931c122cd22fbef4" in follow
 
 
 def test_off_topic_question_is_refused_with_the_closest_passages(page):
@@ -132,3 +136,18 @@ def test_uploaded_document_is_searchable(page, server, tmp_path):
     page.locator("#remove").click()
     page.locator("#upload-status").get_by_text("Removed").wait_for(timeout=120_000)
     assert "Repair Cafes In Lisbon" not in page.locator("#documents").inner_text()
+
+
+def test_bad_uploads_get_readable_messages_and_the_chat_keeps_serving(page, tmp_path):
+    fake = tmp_path / "report.pdf"
+    fake.write_bytes(b"<html>not a pdf</html>")
+    page.locator("input[type='file']").first.set_input_files(str(fake))
+    expect(page.locator("#upload-status")).to_contain_text("report.pdf", timeout=60_000)
+    assert "PDF" in page.locator("#upload-status").inner_text()
+    big = tmp_path / "huge.txt"
+    big.write_bytes(b"words " * (2 * 1024 * 1024))  # 12 MB, over the 10 MB limit
+    page.locator("input[type='file']").first.set_input_files(str(big))
+    expect(page.get_by_text("exceed the maximum allowed size").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "6-bad-uploads.png"), full_page=True)
+    text, _, _ = ask(page, "What is SoULS?")  # still serving
+    assert "Sources" in text
