@@ -39,6 +39,7 @@ class Config:
     # generation
     max_new_tokens: int = 96  # answers are two or three sentences
     copy_bias: float = 0.0  # logit bonus for continuing the passage's own words (rag/generate.py)
+    draft_tokens: int = 8  # prompt-lookup guesses checked per forward pass; 0 = one token per pass
     max_question_chars: int = 2000  # longer questions are truncated with a notice
     threads: int = 0  # torch threads; 0 lets torch decide (one per core)
 

@@ -5,7 +5,17 @@ GGUF but dequantizes it on every load (about 20 s), so the first load converts i
 into a safetensors copy under the cache folder (written atomically); later loads take a
 second or two. Decoding is greedy, in a plain loop over the KV cache: equivalent to
 `model.generate(do_sample=False)`, and it lets a caller stop early (for example on a
-repeated sentence). One lock serialises generation: a model is not shared between
+repeated sentence).
+
+Prompt-lookup drafts: an answer mostly copies its passages, and one decode step costs the
+reading of all 540 MB of weights (memory-bound: 55 ms a token here), whether it runs one
+position or nine. So each step also feeds the (up to) 8 tokens that followed the answer's
+last 2-3 tokens in the prompt, and keeps those the model would have chosen anyway: the
+greedy text is unchanged, and the guesses that hold cost no extra step. Prefill computes
+logits for the last position only (the 28M-parameter output layer, skipped for the rest).
+On 10 seed prompts and one of 4 whole passages (tools/ -> `make bench`), 11/11 answers
+identical; median decode 18.4 -> 31.0 tokens/s, time to first token 0.29 -> 0.23 s
+(4 passages: 1.43 -> 1.15 s). One lock serialises generation: a model is not shared between
 threads mid-sequence. Anything with `stream(messages, max_new_tokens, stop)` can stand in.
 
 Copy bias: a 135M model paraphrases the passage it reads and, paraphrasing, swaps in
@@ -51,6 +61,27 @@ def continuations(table: dict[tuple[int, ...], set[int]], generated: list[int], 
         if found:
             return found
     return set()
+
+
+def lookup_table(source: list[int], longest: int = 3, k: int = 8) -> dict[tuple[int, ...], list[int]]:
+    """For every run of 1..`longest` tokens in `source`, the (up to) `k` tokens that follow its
+    last occurrence there."""
+    table: dict[tuple[int, ...], list[int]] = {}
+    for m in range(1, longest + 1):
+        for i in range(len(source) - m):
+            table[tuple(source[i:i + m])] = source[i + m:i + m + k]
+    return table
+
+
+def draft(table: dict[tuple[int, ...], list[int]], generated: list[int], k: int, longest: int = 3,
+          shortest: int = 2) -> list[int]:
+    """Guess the next `k` tokens: what followed the longest suffix of `generated` (`shortest` to
+    `longest` tokens) in the source."""
+    for m in range(min(longest, len(generated)), shortest - 1, -1):
+        found = table.get(tuple(generated[-m:]))
+        if found:
+            return found[:k]
+    return []
 
 
 class Generator(Protocol):
@@ -99,10 +130,11 @@ class SmolLM:
 
     name = "SmolLM2-135M-Instruct"
 
-    def __init__(self, cache_dir: Path, threads: int = 0, copy_bias: float = 0.0) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 0, copy_bias: float = 0.0, draft: int = 8) -> None:
         self.cache_dir = cache_dir
         self.threads = threads
         self.copy_bias = copy_bias
+        self.draft = draft
         self._model = self._tokenizer = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -129,7 +161,7 @@ class SmolLM:
 
     def stream(self, messages: list[dict], max_new_tokens: int,
                stop: Callable[[str], bool] | None = None) -> Iterator[str]:
-        """Yield the reply's text piece by piece (greedy decoding)."""
+        """Yield the reply's text piece by piece (greedy decoding, prompt-lookup drafts)."""
         import torch
 
         self.load()
@@ -137,21 +169,23 @@ class SmolLM:
         ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                       return_dict=True)["input_ids"]
         eos = {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}
+        source = ids[0].tolist()
+        follow = follow_table(source) if self.copy_bias else {}
+        where = lookup_table(source, k=self.draft) if self.draft else {}
+
+        def choose(row, generated: list[int]) -> int:
+            if self.copy_bias and generated:
+                copying = continuations(follow, generated)
+                if copying:
+                    row = row.clone()
+                    row[list(copying)] += self.copy_bias
+            return int(row.argmax())
+
         with self._run_lock, torch.inference_mode():
-            out = model(input_ids=ids, use_cache=True)
-            new: list[int] = []
-            sent = ""
-            follow = follow_table(ids[0].tolist()) if self.copy_bias else {}
-            for _ in range(max_new_tokens):
-                logits = out.logits[0, -1]
-                if self.copy_bias and new:
-                    copying = continuations(follow, new)
-                    if copying:
-                        logits = logits.clone()
-                        logits[list(copying)] += self.copy_bias
-                token = int(logits.argmax())
-                if token in eos:
-                    break
+            out = model(input_ids=ids, use_cache=True, logits_to_keep=1)  # only the last position's logits
+            cache, new, sent, accepted = out.past_key_values, [], "", []
+            token = choose(out.logits[0, -1], new)
+            while token not in eos and len(new) < max_new_tokens:
                 new.append(token)
                 text = tok.decode(new, skip_special_tokens=True)
                 if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte char
@@ -159,6 +193,21 @@ class SmolLM:
                     if piece:
                         yield piece
                     if stop is not None and stop(text):
+                        return
+                if accepted:
+                    token = accepted.pop(0)
+                    continue
+                # one forward pass checks the token and a guess at what follows it: the tokens that
+                # followed the same words in the prompt. Greedy choices are kept, so the text is the
+                # same as one token at a time; the guesses that match come for the price of one step.
+                drafts = draft(where, source + new, self.draft)[:max_new_tokens - len(new)]
+                out = model(input_ids=torch.tensor([[token, *drafts]]), past_key_values=cache, use_cache=True)
+                chosen = [choose(out.logits[0, 0], new)]
+                for i, guess in enumerate(drafts):
+                    if chosen[-1] != guess or guess in eos:
                         break
-                out = model(input_ids=torch.tensor([[token]]), past_key_values=out.past_key_values,
-                            use_cache=True)
+                    chosen.append(choose(out.logits[0, i + 1], new + drafts[:i + 1]))
+                wrong = 1 + len(drafts) - len(chosen)  # positions whose input was a wrong guess
+                if wrong:
+                    cache.crop(-wrong)
+                token, accepted = chosen[0], chosen[1:]

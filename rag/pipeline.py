@@ -86,7 +86,8 @@ class Pipeline:
         self.config = config or Config()
         self.documents = documents  # answer from these instead of reading config.docs_dir
         self.embedder = embedder or MiniLM()
-        self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads, self.config.copy_bias)
+        self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads,
+                                                       self.config.copy_bias, self.config.draft_tokens)
         self.log = log
         self._index: Index | None = None
         self._lock = threading.Lock()

@@ -103,3 +103,13 @@ def test_copy_bias_follows_the_longest_copied_run():
     assert continuations(prompt, [9, 2, 3]) == {4, 5}  # "2 3" occurs twice
     assert continuations(prompt, [7, 3]) == {8}  # the longer run decides
     assert continuations(prompt, [6]) == set()
+
+
+def test_drafts_continue_the_prompt_after_the_answers_last_tokens():
+    from rag.generate import draft, lookup_table
+
+    table = lookup_table([1, 2, 3, 4, 5, 2, 3, 6, 7], k=3)
+    assert draft(table, [9, 2, 3], 3) == [6, 7]  # the last occurrence of "2 3"
+    assert draft(table, [9, 1, 2], 2) == [3, 4]
+    assert draft(table, [9, 4], 3) == []  # a single shared token is too weak a guess
+    assert draft(table, [8, 9], 3) == []

@@ -104,6 +104,19 @@ def test_follow_up_retrieves_the_earlier_subject(pipe):
     assert hits[0].chunk.doc_id.startswith("001_") and "SoULS" in hits[0].chunk.text
 
 
+def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe):
+    from rag.generate import SmolLM
+
+    gen = pipe.generator
+    plain = SmolLM(gen.cache_dir, draft=0)
+    plain._model, plain._tokenizer = gen._model, gen._tokenizer  # same weights, no second load
+    for q in ("What is SoULS?", "Who wrote Localization: A Global Manifesto?"):
+        ev = pipe.evidence(q)
+        passages = "\n\n".join(f"[{i}] {h.chunk.text}" for i, h in enumerate(ev.hits, 1))
+        messages = [{"role": "user", "content": f"{passages}\n\nQuestion: {q}"}]
+        assert "".join(gen.stream(messages, 60)) == "".join(plain.stream(messages, 60))
+
+
 def test_stream_yields_pieces_then_the_answer(pipe):
     parts = list(pipe.stream("What is SoULS?"))
     assert parts[0].passages and len(parts) > 3 and all(isinstance(p, str) for p in parts[1:-1])
