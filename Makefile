@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test index lint eval eval-qa clean browser
+.PHONY: install serve test index lint eval eval-qa bench clean browser
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ eval: install
 SQUAD2 ?= ../shared/eval/squad2
 eval-qa: install
 	$(PY) -m rag eval qa --data $(SQUAD2)
+
+# speed and memory of every stage beside its reference (~15 min); writes bench/results.json
+bench: index
+	$(PY) -m bench
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -62,3 +62,17 @@ def test_failures_become_readable_messages_and_the_chat_keeps_serving(monkeypatc
 
     monkeypatch.setattr(rag, "stream_answer", empty)
     assert "the question is empty" in list(app.chat("  ", []))[-1]
+
+
+def test_chat_says_it_is_loading_until_the_models_are_ready(monkeypatch):
+    import rag
+    from ui import app
+
+    def fake(*_):
+        yield "Hello"
+
+    monkeypatch.setattr(rag, "stream_answer", fake)
+    monkeypatch.setattr(app, "READY", app.threading.Event())
+    assert list(app.chat("What is SoULS?", []))[0].startswith("*Loading")
+    app.READY.set()
+    assert not list(app.chat("What is SoULS?", []))[0].startswith("*Loading")

@@ -24,6 +24,7 @@ import gradio as gr  # noqa: E402
 import rag  # noqa: E402
 
 log = logging.getLogger("rag.ui")
+READY = threading.Event()  # set once the index and models are loaded (warm_up)
 MAX_UPLOAD_MB = 10  # rag/library.py checks it again; this is what the page says and Gradio enforces
 EXAMPLES = [
     "What is SoULS?",
@@ -105,6 +106,8 @@ def _pairs(history: list) -> list[tuple[str, str]]:
 def chat(message: str, history: list):
     """Stream the answer, then show the checked one with its sources."""
     shown, found = "", None
+    if not READY.is_set():
+        yield "*Loading the documents and models (only after the server starts, about 10 s)…*"
     try:
         for piece in rag.stream_answer(message, _pairs(history)):
             if isinstance(piece, rag.Retrieved):
@@ -184,6 +187,8 @@ def warm_up() -> None:
             rag.answer("What is localization?")
         except Exception:
             log.exception("warm-up failed")
+        finally:
+            READY.set()
 
     threading.Thread(target=run, daemon=True).start()
 
