@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import time
+from pathlib import Path
 
 from . import ROOT, generation, indexing, query, serving
 
@@ -18,28 +19,31 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     args = ap.parse_args()
-    full = dict(docs=600, repeats=3, queries=100, sizes=[5_000, 50_000, 500_000], questions=10, server_questions=50)
+    full = dict(docs=300, repeats=3, queries=100, sizes=[5_000, 50_000, 500_000], questions=10, server_questions=50)
     quick = dict(docs=20, repeats=1, queries=5, sizes=[200, 1_000], questions=2, server_questions=3)
     for k, v in (quick if args.quick else full).items():
         setattr(args, k, v)
     if "query" in args.only and "indexing" not in args.only:
         args.only.insert(0, "indexing")  # the query sizes grow from the indexed chunks
     shared: dict = {}
-    results = {"machine": {"cpu": _cpu(), "cores": _cores(), "python": platform.python_version()},
-               "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick}
-    rows = []
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.exists() else {}  # --only replaces its sections
+    if results.get("quick", args.quick) != args.quick:
+        results = {}
+    results.update({"machine": {"cpu": _cpu(), "cores": _cores(), "python": platform.python_version()},
+                    "quick": args.quick})
     for name in args.only:
         t = time.perf_counter()
         results[name] = SECTIONS[name].run(args, shared)
         results[name]["bench_seconds"] = time.perf_counter() - t
-        rows += SECTIONS[name].table(results[name])
+        results[name]["date"] = time.strftime("%Y-%m-%d %H:%M")
         print(f"[bench] {name} done in {results[name]['bench_seconds']:.0f} s", flush=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=1, default=float)
-    print(f"\n{results['machine']['cpu']}, {results['machine']['cores']} cores; {results['date']}\n")
-    print("| what | measured | beside |\n| --- | --- | --- |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    out.write_text(json.dumps(results, indent=1, default=float))
+    print(f"\n{results['machine']['cpu']}, {results['machine']['cores']} cores\n")
+    print("| what | measured | beside | run |\n| --- | --- | --- | --- |")
+    for name, module in SECTIONS.items():
+        for row in module.table(results[name]) if name in results else []:
+            print("| " + " | ".join(row) + f" | {results[name]['date']} |")
     print(f"\nwritten to {args.out}")
 
 

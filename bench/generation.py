@@ -8,7 +8,8 @@ rate (n - 1) / (T(n) - T(1)). The same is done for a prompt of 4 whole passages.
 
 Physical bounds, measured in the same run: decoding one token reads every weight once
 (memory-bound), so tokens/s <= read bandwidth / weight bytes; prefill is compute-bound,
-so its time >= 2 * non-embedding parameters * prompt tokens / peak matmul FLOP/s.
+so its time >= (2 * non-embedding parameters * prompt tokens + causal attention,
+2 * layers * tokens^2 * hidden) / peak matmul FLOP/s.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def run(args, shared: dict) -> dict:
     bound_decode = hw["read_gb_per_s"] * 1e9 / weights
 
     def prefill_bound(tokens: int) -> float:
-        return (2 * body * tokens + 2 * embedding) / (hw["matmul_gflop_per_s"] * 1e9)
+        attention = 2 * model.config.num_hidden_layers * tokens**2 * model.config.hidden_size
+        return (2 * body * tokens + 2 * embedding + attention) / (hw["matmul_gflop_per_s"] * 1e9)
 
     return {
         "hardware": hw, "weight_mb": weights / 1e6, "seed_answers": len(seeds),

@@ -7,16 +7,18 @@ second or two. Decoding is greedy, in a plain loop over the KV cache: equivalent
 `model.generate(do_sample=False)`, and it lets a caller stop early (for example on a
 repeated sentence).
 
-Prompt-lookup drafts: an answer mostly copies its passages, and one decode step costs the
-reading of all 540 MB of weights (memory-bound: 55 ms a token here), whether it runs one
-position or nine. So each step also feeds the (up to) 8 tokens that followed the answer's
-last 2-3 tokens in the prompt, and keeps those the model would have chosen anyway: the
-greedy text is unchanged, and the guesses that hold cost no extra step. Prefill computes
-logits for the last position only (the 28M-parameter output layer, skipped for the rest).
-On 10 seed prompts and one of 4 whole passages (tools/ -> `make bench`), 11/11 answers
-identical; median decode 18.4 -> 31.0 tokens/s, time to first token 0.29 -> 0.23 s
-(4 passages: 1.43 -> 1.15 s). One lock serialises generation: a model is not shared between
-threads mid-sequence. Anything with `stream(messages, max_new_tokens, stop)` can stand in.
+Prompt-lookup drafts: an answer mostly copies its passages, and a decode step reads all
+540 MB of weights (55 ms a token here), whether it runs one position or nine. So each step
+also feeds the (up to) 8 tokens that followed the answer's last 2-3 tokens in the prompt,
+and keeps those the model would have chosen anyway: the greedy text is unchanged, and the
+guesses that hold cost no extra step. Prefill computes logits for the last position only
+(the 28M-parameter output layer, skipped for the rest). On 10 seed prompts and one of 4
+whole passages, 11/11 answers identical; median decode 18.4 -> 31.0 tokens/s, time to
+first token 0.29 -> 0.23 s (4 passages: 1.43 -> 1.15 s); `make bench` measures it beside a
+bare `model.generate`.
+
+One lock serialises generation: a model is not shared between threads mid-sequence.
+Anything with `stream(messages, max_new_tokens, stop)` can stand in.
 
 Copy bias: a 135M model paraphrases the passage it reads and, paraphrasing, swaps in
 figures and names of its own ("1870" for "1560"). Each step, the tokens that would continue
