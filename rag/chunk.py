@@ -78,18 +78,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _split_long(text: str, s: int, e: int, max_tokens: int) -> list[tuple[int, int, int]]:
-    """Cut text[s:e] into pieces of at most max_tokens tokens: (start, end, tokens)."""
-    enc = encoding()
-    tokens = enc.encode(text[s:e], disallowed_special=())
+    """Cut text[s:e] into pieces of at most max_tokens tokens: (start, end, tokens). Each
+    piece is the longest that fits, found by bisection on character offsets (token windows
+    can end inside a multi-byte character, and a substring re-tokenizes differently)."""
     pieces, pos = [], s
-    for i in range(0, len(tokens), max_tokens):
-        window = tokens[i : i + max_tokens]
-        # decode_with_offsets can split a multi-byte character; decode keeps it whole
-        length = len(enc.decode(window)) if i + max_tokens < len(tokens) else e - pos
-        end = min(e, pos + max(length, 1))
-        pieces.append((pos, end, len(window)))
-        pos = end
-    return [p for p in pieces if p[1] > p[0]]
+    while pos < e:
+        hi = min(e, pos + 64 * max_tokens)  # bounds the search; tokens are far shorter on average
+        if count_tokens(text[pos:hi]) > max_tokens:
+            lo = pos + 1  # one character is at most 4 tokens, and max_tokens >= 4 in practice
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if count_tokens(text[pos:mid]) <= max_tokens:
+                    lo = mid
+                else:
+                    hi = mid - 1
+        pieces.append((pos, hi, count_tokens(text[pos:hi])))
+        pos = hi
+    return pieces
 
 
 def chunk_document(doc: Document, max_tokens: int = 160, overlap: int = 32) -> list[Chunk]:
