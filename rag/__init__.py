@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from .errors import BadIndexError, ModelError, QuestionError, RagError
+from .errors import BadIndexError, IndexWriteError, ModelError, QuestionError, RagError
 from .types import Answer, Citation, Retrieved
 
 __all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "Answer", "Citation",
-           "Retrieved", "RagError", "QuestionError", "BadIndexError", "ModelError"]
+           "Retrieved", "RagError", "QuestionError", "BadIndexError", "IndexWriteError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()

@@ -17,5 +17,9 @@ class BadIndexError(RagError):
     """The index on disk is missing, corrupted or was built with other settings."""
 
 
+class IndexWriteError(BadIndexError):
+    """The index could not be written (disk full, folder read-only); the previous one stays."""
+
+
 class ModelError(RagError):
     """A model could not be loaded (package missing, broken cache)."""

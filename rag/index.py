@@ -32,7 +32,7 @@ from . import lexical
 from .chunk import chunk_document
 from .config import Config
 from .embed import Embedder
-from .errors import BadIndexError
+from .errors import BadIndexError, IndexWriteError
 from .types import Chunk, Document
 
 FORMAT = "rag-index v2"  # v2: BM25 model beside the vectors
@@ -237,8 +237,13 @@ def writer_lock(folder: Path):
     """Hold an exclusive lock on the index folder (waits for another build to finish)."""
     import fcntl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as f:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(folder / ".lock", "w")
+    except OSError as e:
+        raise IndexWriteError(f"cannot write the index to {folder} ({e.strerror or e}): make the folder "
+                              "writable or set RAG_INDEX_DIR, then run `python -m rag index`") from e
+    with f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -272,7 +277,12 @@ def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print, 
         log(f"building index ({reason})…")
         t = time.perf_counter()
         index = build(docs, embedder, config, previous=index, progress=progress)
-        save(index, folder)
+        try:
+            save(index, folder)
+        except OSError as e:  # save() removed its partial snapshot; the previous one is live
+            raise IndexWriteError(f"cannot write the index to {folder} ({e.strerror or e}): free some disk "
+                                  "space or make the folder writable (or set RAG_INDEX_DIR), then run "
+                                  "`python -m rag index`") from e
         log(f"indexed {len(index.chunks)} chunks from {len(docs)} documents "
             f"({index.manifest['embedded']} embedded) in {time.perf_counter() - t:.1f} s")
     return index
