@@ -197,8 +197,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO)
     host = os.environ.get("RAG_HOST", "127.0.0.1")
     port = int(os.environ.get("RAG_PORT", "7860"))
+    queue = int(os.environ.get("RAG_QUEUE_SIZE", "32"))  # beyond it Gradio answers "Queue is full, try again"
     warm_up()
-    build().queue(max_size=32).launch(server_name=host, server_port=port, share=False, show_error=False,
+    build().queue(max_size=queue).launch(server_name=host, server_port=port, share=False, show_error=False,
                                       max_file_size=f"{MAX_UPLOAD_MB}mb")
 
 
