@@ -117,6 +117,12 @@ def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe):
         assert "".join(gen.stream(messages, 60)) == "".join(plain.stream(messages, 60))
 
 
+def test_odd_characters_reach_the_real_models_without_harm(pipe):
+    a = pipe.answer("🌍 ما هي \u202eSoULS\u202c? What is SoULS?\x07")
+    assert a.text.strip()  # an answer or a refusal, never an exception
+    assert a.abstained or a.citations[0].doc_id.startswith("001_")
+
+
 def test_stream_yields_pieces_then_the_answer(pipe):
     parts = list(pipe.stream("What is SoULS?"))
     assert parts[0].passages and len(parts) > 3 and all(isinstance(p, str) for p in parts[1:-1])
