@@ -3,9 +3,14 @@ configs that write only under pytest's tmp_path."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,38 @@ import pytest
 from rag.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def chat_server(folder: Path, **env):
+    """Run `python -m ui` on a free loopback port, with its log, index and uploads under
+    `folder` (and `env` on top); yield (url, process) once it accepts connections."""
+    port = free_port()
+    env = {**os.environ, "RAG_PORT": str(port), "RAG_INDEX_DIR": str(folder / "index"),
+           "RAG_UPLOADS_DIR": str(folder / "uploads"), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           **env}
+    with open(folder / "ui.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 180
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline or proc.poll() is not None:
+                        raise AssertionError((folder / "ui.log").read_text()[-3000:]) from None
+                    time.sleep(0.5)
+            yield f"http://127.0.0.1:{port}/", proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 class FakeEmbedder:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.conftest import chat_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,34 +24,11 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
-    port = free_port()
-    env = {**os.environ, "RAG_PORT": str(port), "RAG_INDEX_DIR": str(tmp / "index"),
-           "RAG_UPLOADS_DIR": str(tmp / "uploads"), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp / "ui.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise AssertionError((tmp / "ui.log").read_text()[-3000:]) from None
-            time.sleep(1)
-    yield url, tmp
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with chat_server(tmp) as (url, _):
+        yield url, tmp
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from rag.config import Config
 from rag.pipeline import Pipeline
+from tests.conftest import chat_server
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,37 +172,15 @@ def test_cli_reports_an_empty_question():
     assert out.returncode == 2 and "empty" in out.stderr and "Traceback" not in out.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_web_chat_answers_through_gradio_client(tmp_path):
-    port = free_port()
-    env = {**os.environ, "RAG_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp_path / "ui.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        from gradio_client import Client
+    from gradio_client import Client
 
-        deadline = time.time() + 180
-        while True:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                if time.time() > deadline or server.poll() is not None:
-                    raise AssertionError((tmp_path / "ui.log").read_text()[-2000:]) from None
-                time.sleep(1)
+    with chat_server(tmp_path) as (url, _):
+        client = Client(url, verbose=False)
         reply = client.predict("What is SoULS?", api_name="/chat")
         assert "[1]" in reply and "Sources" in reply and "001_931c122cd22fbef4" in reply
         empty = client.predict("   ", api_name="/chat")
         assert "empty" in empty
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def test_instructions_inside_documents_are_not_obeyed(tmp_path):

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import chat_server
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 NETBLOCK = ROOT / "tests" / "netblock"
@@ -33,40 +35,18 @@ QUESTIONS = ["What is SoULS?", "Who wrote Localization: A Global Manifesto?", "W
 QUEUE = 12
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def blocked_env(tmp: Path, **extra) -> dict:
-    return {**os.environ, "PYTHONPATH": str(NETBLOCK), "RAG_NETBLOCK_LOG": str(tmp / "netblock.log"),
-            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "RAG_INDEX_DIR": str(tmp / "index"),
-            "RAG_UPLOADS_DIR": str(tmp / "uploads"), **extra}
+    return {"PYTHONPATH": str(NETBLOCK), "RAG_NETBLOCK_LOG": str(tmp / "netblock.log"), "HF_HUB_OFFLINE": "1",
+            "RAG_INDEX_DIR": str(tmp / "index"), "RAG_UPLOADS_DIR": str(tmp / "uploads"), **extra}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("load")
-    port = free_port()
-    log = open(tmp / "ui.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env=blocked_env(tmp, RAG_PORT=str(port), RAG_QUEUE_SIZE=str(QUEUE)))
     from gradio_client import Client
 
-    deadline = time.time() + 180
-    while True:
-        try:
-            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            break
-        except Exception:
-            if time.time() > deadline or proc.poll() is not None:
-                raise AssertionError((tmp / "ui.log").read_text()[-3000:]) from None
-            time.sleep(1)
-    yield client, proc, port, tmp
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    tmp = tmp_path_factory.mktemp("load")
+    with chat_server(tmp, **blocked_env(tmp, RAG_QUEUE_SIZE=str(QUEUE))) as (url, proc):
+        yield Client(url, verbose=False), proc, url, tmp
 
 
 def body(reply: str) -> str:
@@ -80,7 +60,8 @@ def peak_mb(pid: int) -> float:
 
 
 def test_the_server_answers_with_the_network_blocked_and_listens_on_loopback_only(server):
-    client, proc, port, tmp = server
+    client, proc, url, tmp = server
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
     reply = client.predict("What is SoULS?", api_name="/chat")
     assert "[1]" in reply and "001_931c122cd22fbef4" in reply
     outside = [a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
@@ -95,21 +76,21 @@ def test_the_server_answers_with_the_network_blocked_and_listens_on_loopback_onl
 
 def test_the_cli_answers_with_the_network_blocked(tmp_path):
     out = subprocess.run([sys.executable, "-m", "rag", "ask", "What is SoULS?"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300, env=blocked_env(tmp_path))
+                         text=True, timeout=300, env={**os.environ, **blocked_env(tmp_path)})
     assert out.returncode == 0 and "[1]" in out.stdout, out.stderr[-2000:]
     log = tmp_path / "netblock.log"
     assert not log.exists() or not log.read_text().strip(), log.read_text()
 
 
 def test_eight_users_at_once_all_get_the_answer_a_lone_user_gets(server):
-    client, proc, port, tmp = server
+    client, proc, url, tmp = server
     alone = {q: body(client.predict(q, api_name="/chat")) for q in QUESTIONS}
     latencies, answers, lock = [], [], threading.Lock()
 
     def user(u: int) -> None:
         from gradio_client import Client
 
-        mine = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        mine = Client(url, verbose=False)
         for q in QUESTIONS[u % 5:] + QUESTIONS[:u % 5]:
             t = time.perf_counter()
             reply = mine.predict(q, api_name="/chat")
@@ -133,7 +114,7 @@ def test_eight_users_at_once_all_get_the_answer_a_lone_user_gets(server):
 
 
 def test_a_full_queue_says_busy_try_again_and_the_server_recovers(server):
-    client, proc, port, tmp = server
+    client, proc, url, tmp = server
     jobs = [client.submit("What was the GDP of France in 2019?", api_name="/chat") for _ in range(3 * QUEUE)]
     outcomes = []
     for job in jobs:
