@@ -28,7 +28,7 @@ from .config import Config
 from .embed import MiniLM
 from .index import ensure
 from .ingest import normalize
-from .metrics import evaluate, qa_metrics
+from .metrics import evaluate, qa_metrics, short_answer
 from .types import Document
 
 RANKED_CHUNKS = 300  # chunks fetched per query: enough for 100 distinct documents
@@ -167,6 +167,7 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
         rows.append({"id": q["id"], "question": q["question"], "answerable": q["answerable"],
                      "answers": q["answers"], "context_id": q["context_id"], "refused": a.abstained,
                      "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
+                     "short": "" if a.abstained else short_answer(q["question"], a.text),
                      "first_citation": a.citations[0].doc_id if a.citations else None,
                      "dropped": [d.sentence for d in a.dropped], "confidence": round(a.confidence, 4)})
         if bar is not None:
@@ -175,12 +176,13 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
         bar.close()
     out = qa_metrics(rows)
     out.update(seconds_per_question=statistics.median(seconds) if seconds else 0.0, load_seconds=load,
-               f1_against="whole answer text, [n] markers removed")
+               f1_against="short answer (the answer's words that do not restate the question); "
+                          "f1_whole: the whole answer text, [n] markers removed")
     return {**out, "rows": rows}
 
 
 def qa_table(result: dict) -> str:
-    keys = ["answer_recall", "f1", "no_answer_acc", "false_refusal", "citation_precision", "overall"]
+    keys = ["answer_recall", "f1", "f1_whole", "no_answer_acc", "false_refusal", "citation_precision", "overall"]
     lines = ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys),
              "| " + " | ".join(f"{result[k]:.3f}" for k in keys) + " |",
              f"\n{result['questions']} questions; median {result['seconds_per_question']:.2f} s per question; "

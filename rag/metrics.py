@@ -1,6 +1,8 @@
 """Evaluation metrics: retrieval (as BEIR/pytrec_eval) and question answering (SQuAD 2.0).
 
 Retrieval metrics are over ranked document ids, as BEIR/pytrec_eval compute them.
+QA F1 is scored on `short_answer`, the words of the answer that do not restate the
+question, and also on the whole answer text (`f1_whole`).
 
 `run` maps a query id to its ranked document ids, `qrels` maps a query id to
 {document id: relevance}. Queries without relevant documents are left out.
@@ -12,6 +14,8 @@ import math
 import re
 import string
 from collections import Counter
+
+from .text import STOPWORDS, stem
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int) -> float:
@@ -76,15 +80,48 @@ def contains_answer(prediction: str, golds: list[str]) -> bool:
     return any(g and f" {g} " in text for g in map(normalize_answer, golds))
 
 
+def short_answer(question: str, text: str) -> str:
+    """The span of the answer's first sentence that answers: its longest run of words that
+    do not restate the question ("Two classes between L and P are NL and NC." -> "NL and NC").
+    Stopwords may sit inside a run, not at its ends; with no such run, the whole sentence."""
+    first = re.split(r"(?<=[.!?])\s", re.sub(r"\s*\[\d+\]", "", text).strip(), maxsplit=1)[0]
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    asked |= {stem(w) for w in asked}
+
+    def key(word: str) -> str:
+        return re.sub(r"\W", "", word.lower())
+
+    def new(word: str) -> bool:
+        k = key(word)
+        return bool(k) and k not in STOPWORDS and k not in asked and stem(k) not in asked
+
+    best: list[str] = []
+    run: list[str] = []
+    for word in first.rstrip(".").split() + [""]:  # "" ends the last run
+        if new(word) or (run and key(word) in STOPWORDS):
+            run.append(word)
+            continue
+        while run and not new(run[-1]):
+            run.pop()
+        if sum(map(new, run)) > sum(map(new, best)):
+            best = run
+        run = []
+    return " ".join(best).strip(",;:") or first
+
+
 def qa_metrics(rows: list[dict]) -> dict[str, float]:
-    """rows: {"answerable", "answers", "refused", "text", "first_citation", "context_id"}.
-    F1 is computed on the whole answer text (markers removed) against the best gold answer."""
+    """rows: {"question", "answerable", "answers", "refused", "text", "first_citation",
+    "context_id"}. F1 against the best gold answer, on the short answer (`f1`) and on the
+    whole answer text, markers removed (`f1_whole`)."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     answered = [r for r in answerable if not r["refused"]]
 
-    def f1(r):
-        return 0.0 if r["refused"] else max(token_f1(r["text"], g) for g in r["answers"])
+    def f1(r, whole=False):
+        if r["refused"]:
+            return 0.0
+        text = r["text"] if whole else short_answer(r["question"], r["text"])
+        return max(token_f1(text, g) for g in r["answers"])
 
     def share(part, whole):
         return len(part) / len(whole) if whole else 0.0
@@ -92,6 +129,7 @@ def qa_metrics(rows: list[dict]) -> dict[str, float]:
     return {
         "answer_recall": share([r for r in answered if contains_answer(r["text"], r["answers"])], answerable),
         "f1": sum(map(f1, answerable)) / len(answerable) if answerable else 0.0,
+        "f1_whole": sum(f1(r, whole=True) for r in answerable) / len(answerable) if answerable else 0.0,
         "no_answer_acc": share([r for r in unanswerable if r["refused"]], unanswerable),
         "false_refusal": share([r for r in answerable if r["refused"]], answerable),
         "citation_precision": share([r for r in answered if r["first_citation"] == r["context_id"]], answered),

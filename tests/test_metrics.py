@@ -57,12 +57,12 @@ def test_squad_normalisation_and_f1():
 def test_qa_metrics_by_hand():
     from rag.metrics import qa_metrics
 
-    def row(answerable, answers, refused, text, cited, context):
-        return {"answerable": answerable, "answers": answers, "refused": refused, "text": text,
-                "first_citation": cited, "context_id": context}
+    def row(answerable, answers, refused, text, cited, context, question="Who gave the Normans a name?"):
+        return {"question": question, "answerable": answerable, "answers": answers, "refused": refused,
+                "text": text, "first_citation": cited, "context_id": context}
 
     rows = [
-        row(True, ["Rollo"], False, "Rollo did.", "c1", "c1"),  # contains; F1: P 1/2, R 1 -> 2/3
+        row(True, ["Rollo"], False, "Rollo did.", "c1", "c1"),  # contains; short "Rollo": F1 1; whole: 2/3
         row(True, ["1066"], True, "", None, "c2"),  # refused: F1 0
         row(True, ["Paris"], False, "It was Rome.", "c9", "c3"),  # wrong, cites another context
         row(False, [], True, "", None, "c4"),  # correct refusal: 1
@@ -73,6 +73,20 @@ def test_qa_metrics_by_hand():
     assert m["false_refusal"] == pytest.approx(1 / 3)
     assert m["no_answer_acc"] == pytest.approx(1 / 2)
     assert m["citation_precision"] == pytest.approx(1 / 2)
-    assert m["f1"] == pytest.approx((2 / 3) / 3)
-    assert m["overall"] == pytest.approx((2 / 3 + 1) / 5)
+    assert m["f1"] == pytest.approx(1 / 3) and m["f1_whole"] == pytest.approx((2 / 3) / 3)
+    assert m["overall"] == pytest.approx((1 + 1) / 5)
     assert m["questions"] == 5
+
+
+@pytest.mark.parametrize("question, answer, short", [
+    ("What are two complexity classes between L and P?", "Two complexity classes between L and P are NL and NC. [1]",
+     "NL and NC"),
+    ("The number of new Huguenot colonists declined after what year?",
+     "The number of new Huguenot colonists declined after 1700. [1]", "1700"),
+    ("Who wrote the manifesto?", "Colin Hines wrote it in 2000. It argues for localization.", "Colin Hines"),
+    ("What is SoULS?", "What is SoULS?", "What is SoULS?"),  # nothing new: the whole sentence
+])
+def test_short_answer_drops_the_question_restated(question, answer, short):
+    from rag.metrics import short_answer
+
+    assert short_answer(question, answer) == short
