@@ -13,6 +13,13 @@ and question term it states occurs in that passage (a small model swaps subjects
 Otherwise it is dropped, and reported in `dropped`. Sentences that only
 talk about the passages ("the passage does not say...") are dropped as well. Citations
 are numbered in order of first use; passages no sentence uses are not cited.
+
+The generator is never the only road to an answer (`settle`): what survives the check must
+also carry the evidence it was given, that is hold at least `CARRIES` of the words the best
+evidence sentence adds to the question (and, for a list, of every listed sentence). When it
+does not (it restated the question, picked the wrong sentence, dropped list items, or
+nothing survived), the answer quotes the evidence verbatim, each sentence with its [n]:
+`Statement.quoted` says which sentences are quotes.
 """
 
 from __future__ import annotations
@@ -24,13 +31,14 @@ import numpy as np
 
 from .chunk import sentence_spans
 from .text import names, numbers, terms
-from .types import Citation, Hit, Removed
+from .types import Citation, Hit, Removed, Statement
 
 MIN_SUPPORT = 0.55  # below this a sentence is not carried by any passage (see tests)
 MIN_LEXICAL = 0.5  # at least half of what a sentence says must be in the passage's words
 MIN_TERMS = 2  # fewer terms: a short answer, checkable only against the question
 PREMISE = 0.5  # share of the question's terms a passage must hold to be about it
 NEAR_DUPLICATE = 0.8  # term overlap (Jaccard) above which a sentence repeats an earlier one
+CARRIES = 0.6  # share of the evidence's new words a generated answer must hold to stand for it
 _MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _META = re.compile(
     r"\b(the (given |provided )?(passages?|context|text|documents?) (does|do|did) not|"
@@ -50,6 +58,7 @@ class Checked:
     text: str  # the kept sentences, each followed by its [n]
     citations: list[Citation]
     dropped: list[Removed]  # sentences removed, with the reason
+    statements: list[Statement]  # the kept sentences, each with its citation number and origin
 
 
 def sentences(text: str) -> list[str]:
@@ -130,11 +139,46 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
             dropped.append(Removed(sentence, _reason(sentence, hits, question)))
             continue
         n = used.setdefault(best, len(used) + 1)
-        kept.append(f"{sentence} [{n}]")
+        kept.append(Statement(sentence, n, quoted=False))
         spans.setdefault(best, set()).add(supporting_span(sentence, hits[best].chunk.text))
     citations = [cited(hits[j], n, spans=tuple(sorted(spans[j])))
                  for j, n in sorted(used.items(), key=lambda kv: kv[1])]
-    return Checked(" ".join(kept), citations, dropped)
+    return Checked(joined(kept), citations, dropped, kept)
+
+
+def joined(statements: list[Statement]) -> str:
+    """The answer text: each sentence followed by its marker."""
+    return " ".join(f"{s.text} [{s.n}]" for s in statements)
+
+
+def carries(statements: list[Statement], evidence: list, question: str) -> bool:
+    """Whether the generated `statements` say what the evidence says (module doc)."""
+    said = terms(" ".join(s.text for s in statements))
+    asked = terms(question)
+    needed = [terms(e.text) - asked for e in evidence if e.role == "match"]
+    needed += [terms(e.text) - asked for e in evidence if e.role == "list"]
+    return bool(statements) and all(not n or len(n & said) >= CARRIES * len(n) for n in needed)
+
+
+def quote(evidence: list[tuple[int, object]], sources: list[Hit]) -> Checked:
+    """The evidence sentences verbatim, each with the number of its passage in `sources`."""
+    statements, spans = [], {}
+    for n, e in evidence:
+        statements.append(Statement(" ".join(e.text.split()), n, quoted=True))
+        spans.setdefault(n, set()).add((e.start, e.end))
+    citations = [cited(sources[n - 1], n, spans=tuple(sorted(spans[n]))) for n in sorted(spans)]
+    return Checked(joined(statements), citations, [], statements)
+
+
+def settle(checked: Checked, evidence: list[tuple[int, object]], sources: list[Hit], question: str) -> Checked:
+    """The generated answer when it passed the check and carries the evidence; else the
+    evidence quoted (what the generator wrote and lost stays in `dropped`)."""
+    if carries(checked.statements, [e for _, e in evidence], question):
+        return checked
+    dropped = checked.dropped + [Removed(s.text, "leaves out what the passage says; quoted instead")
+                                 for s in checked.statements]
+    quoted = quote(evidence, sources)
+    return Checked(quoted.text, quoted.citations, dropped, quoted.statements)
 
 
 def supporting_span(sentence: str, passage: str) -> tuple[int, int]:

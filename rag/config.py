@@ -30,7 +30,8 @@ class Config:
 
     # retrieval
     top_k: int = 4  # passages retrieved and offered as sources
-    context_sentences: int = 2  # of their sentences, how many the generator reads (rag/context.py)
+    evidence_passages: int = 8  # passages whose sentences compete to be the evidence (rag/evidence.py):
+    # more than top_k, so that a question about two documents finds both
     embed_batch: int = 32  # sentences per encoder call while indexing
 
     # abstention: see rag/abstain.py for how these were calibrated

@@ -11,6 +11,8 @@ side by side, with the time of each stage and the p50 latency of one product que
 
 QA, on SQuAD 2.0-format data (corpus.jsonl, answers.jsonl): every question goes through
 the product's `answer()` over an index of all paragraphs; metrics in rag/metrics.py.
+On the seed development set (a folder with questions.jsonl, ../shared/eval/seeds/), the
+corpus is the project's own seeds/ and the scores are those of its README, per kind.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .config import Config
 from .embed import MiniLM
 from .index import ensure
 from .ingest import normalize
-from .metrics import evaluate, qa_metrics, short_answer
+from .metrics import evaluate, qa_metrics, seed_metrics, short_answer
 from .types import Document
 
 RANKED_CHUNKS = 300  # chunks fetched per query: enough for 100 distinct documents
@@ -143,11 +145,58 @@ def table(result: dict) -> str:
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
+def _answered(pipe, question: str) -> tuple[object, str, float]:
+    """The product's answer, the evidence it chose (joined) and the seconds the answer took."""
+    t = time.perf_counter()
+    a = pipe.answer(question)
+    seconds = time.perf_counter() - t
+    said = " ".join(s.text for s in pipe.evidence(question).selection.sentences)
+    return a, said, seconds
+
+
+def eval_seeds(data: Path, limit: int | None = None, config: Config | None = None, log=print) -> dict:
+    """Answer the seed development questions over the project's seeds/ and score them."""
+    from .pipeline import Pipeline
+
+    config = config or Config()
+    questions = read_jsonl(data / "questions.jsonl")[:limit]
+    pipe = Pipeline(config, log=log)
+    t = time.perf_counter()
+    pipe.warm()
+    load = time.perf_counter() - t
+    rows, seconds = [], []
+    for q in questions:
+        a, said, sec = _answered(pipe, q["question"])
+        seconds.append(sec)
+        rows.append({**q, "refused": a.abstained, "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
+                     "cited_docs": [] if a.abstained else [c.doc_id[:3] for c in a.citations],
+                     "quoted": [s.quoted for s in a.statements], "evidence": said,
+                     "confidence": round(a.confidence, 4), "seconds": round(sec, 3)})
+    out = seed_metrics(rows)
+    out.update(seconds_per_question=statistics.median(seconds) if seconds else 0.0, load_seconds=load)
+    return {**out, "rows": rows}
+
+
+def seeds_table(result: dict) -> str:
+    keys = ["right", "key_recall", "gold_doc_cited", "false_refusal", "refused_off_topic", "refused_near_topic",
+            "evidence_recall", "accuracy"]
+    lines = ["| kind | questions | " + " | ".join(keys) + " |", "|" + " --- |" * (len(keys) + 2)]
+    for name, m in [("overall", result["overall"]), *result["kinds"].items()]:
+        cells = ["" if m[k] is None else f"{m[k]:.3f}" for k in keys]
+        lines.append(f"| {name} | {m['questions']} | " + " | ".join(cells) + " |")
+    o = result["overall"]
+    lines.append(f"\nright {o['right_count']}/{o['answerable']} answerable, false refusals {o['false_refusal_count']}; "
+                 f"median {result['seconds_per_question']:.2f} s per question (answer())")
+    return "\n".join(lines)
+
+
 def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, log=print,
             progress: bool = True) -> dict:
     """Answer every question of answers.jsonl with the product and score the answers."""
     from .pipeline import Pipeline
 
+    if (data / "questions.jsonl").exists() and not (data / "answers.jsonl").exists():
+        return eval_seeds(data, limit, config, log)
     config = _cached_config(config or Config(), data / "corpus.jsonl")
     questions = read_jsonl(data / "answers.jsonl")[:limit]
     pipe = Pipeline(config, log=log, documents=beir_documents(data / "corpus.jsonl"))
@@ -161,10 +210,10 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
 
         bar = tqdm(total=len(questions), unit="question", desc="answering")
     for q in questions:
-        t = time.perf_counter()
-        a = pipe.answer(q["question"])
-        seconds.append(time.perf_counter() - t)
-        rows.append({"id": q["id"], "question": q["question"], "answerable": q["answerable"],
+        a, said, sec = _answered(pipe, q["question"])
+        seconds.append(sec)
+        rows.append({"id": q["id"], "question": q["question"], "answerable": q["answerable"], "evidence": said,
+                     "quoted": [s.quoted for s in a.statements],
                      "answers": q["answers"], "context_id": q["context_id"], "refused": a.abstained,
                      "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
                      "short": "" if a.abstained else short_answer(q["question"], a.text),
@@ -182,7 +231,10 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
 
 
 def qa_table(result: dict) -> str:
-    keys = ["answer_recall", "f1", "f1_whole", "no_answer_acc", "false_refusal", "citation_precision", "overall"]
+    if "kinds" in result:
+        return seeds_table(result)
+    keys = ["accuracy", "answer_precision", "answer_recall", "no_answer_acc", "citation_precision",
+            "evidence_recall", "false_refusal", "f1", "overall"]
     lines = ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys),
              "| " + " | ".join(f"{result[k]:.3f}" for k in keys) + " |",
              f"\n{result['questions']} questions; median {result['seconds_per_question']:.2f} s per question; "

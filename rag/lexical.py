@@ -11,6 +11,7 @@ the vectors in the index snapshot.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,19 @@ def load(folder: Path):
     import bm25s
 
     return bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+
+
+@functools.cache
+def _dropped() -> frozenset[str]:
+    from .text import STOPWORDS
+
+    return frozenset(tokenize([" ".join(sorted(STOPWORDS))])[0])
+
+
+def stems(texts: list[str]) -> list[list[str]]:
+    """Each text's stemmed words as BM25 sees them, without the question words and filler of
+    rag/text.py's STOPWORDS ("who", "describe", "according")."""
+    if not texts:
+        return []
+    drop = _dropped()
+    return [[t for t in words if t not in drop] for words in tokenize(texts)]

@@ -111,11 +111,19 @@ def short_answer(question: str, text: str) -> str:
 
 def qa_metrics(rows: list[dict]) -> dict[str, float]:
     """rows: {"question", "answerable", "answers", "refused", "text", "first_citation",
-    "context_id"}. F1 against the best gold answer, on the short answer (`f1`) and on the
-    whole answer text, markers removed (`f1_whole`)."""
+    "context_id", "evidence"}. F1 against the best gold answer, on the short answer (`f1`) and
+    on the whole answer text, markers removed (`f1_whole`).
+
+    accuracy: the share of questions handled right (an answerable one answered, holding a gold
+    answer and citing the gold paragraph first; an unanswerable one refused): always refusing
+    scores the share of unanswerable questions. answer_precision: of the questions answered,
+    the share answered right (any answer to an unanswerable question is wrong).
+    evidence_recall: the share of answerable questions whose gold answer is in the evidence chosen."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     answered = [r for r in answerable if not r["refused"]]
+    right = [r for r in answered if contains_answer(r["text"], r["answers"]) and r["first_citation"] == r["context_id"]]
+    given = [r for r in rows if not r["refused"]]
 
     def f1(r, whole=False):
         if r["refused"]:
@@ -134,5 +142,45 @@ def qa_metrics(rows: list[dict]) -> dict[str, float]:
         "false_refusal": share([r for r in answerable if r["refused"]], answerable),
         "citation_precision": share([r for r in answered if r["first_citation"] == r["context_id"]], answered),
         "overall": sum(f1(r) if r["answerable"] else float(r["refused"]) for r in rows) / len(rows) if rows else 0.0,
+        "accuracy": share(right + [r for r in unanswerable if r["refused"]], rows),
+        "answer_precision": share(right, given),
+        "evidence_recall": share([r for r in answerable if contains_answer(r.get("evidence", ""), r["answers"])],
+                                 answerable),
         "questions": len(rows),
     }
+
+
+SEED_KINDS = ("fact", "list", "definition", "paraphrase", "why", "two-doc", "off-topic", "near-topic")
+
+
+def seed_metrics(rows: list[dict]) -> dict:
+    """Scores on the seed development set (../shared/eval/seeds/README.md), overall and per kind.
+    rows: {"kind", "answerable", "keys_any", "gold_docs", "refused", "text", "cited_docs", "evidence"}.
+    An answerable question is right when it is answered, a key is in the answer and a gold
+    document is cited; an unanswerable one when it is refused."""
+    def has_key(text: str, keys: list[str]) -> bool:
+        return any(k in text.lower() for k in keys)
+
+    def score(part: list[dict]) -> dict:
+        ans = [r for r in part if r["answerable"]]
+        un = [r for r in part if not r["answerable"]]
+        given = [r for r in ans if not r["refused"]]
+        right = [r for r in given if has_key(r["text"], r["keys_any"]) and set(r["cited_docs"]) & set(r["gold_docs"])]
+
+        def share(a, b):
+            return round(len(a) / len(b), 3) if b else None
+
+        return {"questions": len(part), "answerable": len(ans), "right": share(right, ans), "right_count": len(right),
+                "key_recall": share([r for r in given if has_key(r["text"], r["keys_any"])], ans),
+                "gold_doc_cited": share([r for r in given if set(r["cited_docs"]) & set(r["gold_docs"])], ans),
+                "false_refusal": share([r for r in ans if r["refused"]], ans),
+                "false_refusal_count": len([r for r in ans if r["refused"]]),
+                "refused_off_topic": share([r for r in un if r["refused"] and r["kind"] == "off-topic"],
+                                           [r for r in un if r["kind"] == "off-topic"]),
+                "refused_near_topic": share([r for r in un if r["refused"] and r["kind"] == "near-topic"],
+                                            [r for r in un if r["kind"] == "near-topic"]),
+                "evidence_recall": share([r for r in ans if has_key(r["evidence"], r["keys_any"])], ans),
+                "accuracy": share(right + [r for r in un if r["refused"]], part)}
+
+    kinds = [k for k in SEED_KINDS if any(r["kind"] == k for r in rows)]
+    return {"overall": score(rows), "kinds": {k: score([r for r in rows if r["kind"] == k]) for k in kinds}}

@@ -1,7 +1,8 @@
 """The one place that wires the stages together: question -> Answer.
 
 ingest -> chunk -> embed -> index (rag/index.py, once per process) -> retrieve ->
-assess evidence (rag/abstain.py) -> generate (rag/generate.py) -> cite (rag/cite.py).
+choose the evidence (rag/evidence.py) -> decide to answer (rag/abstain.py) -> generate from
+the evidence (rag/generate.py) -> check, or quote the evidence (rag/cite.py).
 A `Pipeline` owns its models and index and reuses them across calls; pass fakes for
 `embedder` and `generator` to test without models.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import abstain, cite, context, library, retrieve
+from . import abstain, cite, evidence, library, retrieve
 from .chunk import sentence_spans
 from .config import Config
 from .embed import Embedder, MiniLM
@@ -30,6 +32,7 @@ from .types import Answer, Citation, Document, Hit, Retrieved
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
 MAX_SENTENCES = 3
+VECTOR_CACHE = 50_000  # sentence embeddings kept between questions (~75 MB at 384 floats)
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 
 
@@ -53,9 +56,18 @@ def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
     return question
 
 
+def render(selected: list[tuple[int, str]]) -> str:
+    """One paragraph per passage, "[n] sentence sentence", in order of first appearance.
+    (One line per sentence made the model echo the list back, line by line.)"""
+    groups: dict[int, list[str]] = {}
+    for n, sentence in selected:
+        groups.setdefault(n, []).append(sentence)
+    return "\n\n".join(f"[{n}] " + " ".join(sentences) for n, sentences in groups.items())
+
+
 def prompt(question: str, selected: list[tuple[int, str]]) -> list[dict]:
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"{context.render(selected)}\n\nQuestion: {question}"}]
+            {"role": "user", "content": f"{render(selected)}\n\nQuestion: {question}"}]
 
 
 def _enough(text: str) -> bool:
@@ -67,12 +79,15 @@ def _enough(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Evidence:
-    evidence: abstain.Evidence
-    hits: list[Hit]
-    sentences: list[tuple[int, str]]  # candidate sentences of the hits (rag/context.py)
-    sentence_vecs: np.ndarray
-    question_vec: np.ndarray
+class Found:
+    hits: list[Hit]  # every passage searched for evidence, best first
+    selection: evidence.Selection  # the evidence chosen among their sentences
+    assessment: abstain.Assessment  # whether it answers the question
+
+    @property
+    def sources(self) -> list[Hit]:
+        """The passages the evidence comes from, in the evidence's order: what the generator reads."""
+        return [self.hits[p - 1] for p in dict.fromkeys(s.passage for s in self.selection.sentences)]
 
 
 def closest(hits: list[Hit]) -> list[Citation]:
@@ -90,7 +105,10 @@ class Pipeline:
                                                        self.config.copy_bias, self.config.draft_tokens)
         self.log = log
         self._index: Index | None = None
+        self._idf: tuple[Index, dict[str, float]] | None = None
         self._lock = threading.Lock()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # sentence -> embedding, least recent first
+        self._vectors_lock = threading.Lock()
 
     @property
     def index(self) -> Index:
@@ -148,61 +166,78 @@ class Pipeline:
         query = search_query(question, history)
         return retrieve.search(self.index, self.embedder.encode([query])[0], query, self.config.top_k)
 
-    def evidence(self, question: str, history=None) -> _Evidence:
-        """Retrieve for `question` and weigh what was found (rag/abstain.py)."""
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of `texts`, from the cache where a sentence was seen before."""
+        with self._vectors_lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        new = self.embedder.encode(missing) if missing else []
+        with self._vectors_lock:
+            for t, v in zip(missing, new, strict=True):
+                self._vectors[t] = v
+            for t in texts:
+                self._vectors.move_to_end(t)
+            out = np.array([self._vectors[t] for t in texts], np.float32)
+            while len(self._vectors) > VECTOR_CACHE:
+                self._vectors.popitem(last=False)
+        return out.reshape(len(texts), -1)
+
+    def idf(self, index: Index) -> dict[str, float]:
+        if self._idf is None or self._idf[0] is not index:
+            self._idf = (index, evidence.idf_table(index.bm25))
+        return self._idf[1]
+
+    def evidence(self, question: str, history=None) -> Found:
+        """Retrieve for `question`, choose the evidence and weigh it (rag/evidence.py, rag/abstain.py)."""
+        index = self.index
         query = search_query(question, history)
-        extra = [] if query == question else [question]  # a follow-up: select for the question itself
         query_vec = self.embedder.encode([query])[0]
-        hits = retrieve.search(self.index, query_vec, query, self.config.top_k)
-        cands = context.candidates(hits)
-        vecs = self.embedder.encode([s for _, s in cands] + extra)
-        sentence_vecs, question_vec = vecs[: len(cands)], (vecs[-1] if extra else query_vec)
-        assessed = abstain.assess(query, hits, self.config, cands, sentence_vecs @ query_vec)
-        return _Evidence(assessed, hits, cands, sentence_vecs, question_vec)
+        hits = retrieve.search(index, query_vec, query, self.config.evidence_passages)
+        cands = evidence.candidates(hits)
+        # a follow-up searches with the previous question, but its evidence answers the question itself
+        question_vec = query_vec if query == question else self.embedder.encode([question])[0]
+        cos = self.encode([c.text for c in cands]) @ question_vec if cands else np.zeros(0, np.float32)
+        selection = evidence.select(question, cands, cos, self.idf(index))
+        return Found(hits, selection, abstain.assess(question, hits, selection, self.config))
 
     def stream(self, question: str, history=None) -> Iterator[Retrieved | str | Answer]:
         """Yield what was `Retrieved` (before generating), the model's text as it is
-        generated, then the checked `Answer` (whose text keeps only the sentences the
-        citation check accepted, or is a refusal)."""
+        generated, then the checked `Answer`: the generated sentences the citation check
+        accepted when they carry the evidence, else the evidence quoted verbatim, or a refusal."""
         t0 = time.perf_counter()
         question, truncated = clean_question(question, self.config.max_question_chars)
         self.warm()
-        index = self.index
         t1 = time.perf_counter()
         found = self.evidence(question, history)
-        hits = found.hits
+        judged = found.assessment
+        sources = found.sources
+        shown = list(dict.fromkeys(found.hits[: self.config.top_k] + sources))
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = "(Your question was shortened to fit the model.) " if truncated else ""
-        yield Retrieved(hits, found.evidence.confidence, found.evidence.answerable)
-        if not found.evidence.answerable:
-            text = notice + abstain.refusal(found.evidence)
+        yield Retrieved(shown, judged.confidence, judged.answerable)
+        if not judged.answerable:
+            text = notice + abstain.refusal(judged)
             yield text
-            yield Answer(text, closest(hits), True, {**timings, "total": time.perf_counter() - t0}, hits,
-                         confidence=found.evidence.confidence)
+            yield Answer(text, closest(found.hits[: self.config.top_k]), True,
+                         {**timings, "total": time.perf_counter() - t0}, shown, confidence=judged.confidence)
             return
-        t2 = time.perf_counter()
-        selected = context.select(question, found.sentences, found.sentence_vecs, found.question_vec,
-                                  self.config.context_sentences)
-        timings["select"] = time.perf_counter() - t2
+        number = {id(h): n for n, h in enumerate(sources, 1)}
+        chosen = [(number[id(found.hits[s.passage - 1])], s) for s in found.selection.sentences]
         t2 = time.perf_counter()
         raw = ""
-        for piece in self.generator.stream(prompt(question, selected), self.config.max_new_tokens,
-                                           stop=_enough):
+        for piece in self.generator.stream(prompt(question, [(n, s.text) for n, s in chosen]),
+                                           self.config.max_new_tokens, stop=_enough):
             raw += piece
             yield piece
         t3 = time.perf_counter()
         parts = cite.sentences(raw)
-        sentence_vecs = self.embedder.encode(parts)
-        passage_vecs = index.vectors.reconstruct_batch([h.row for h in hits])
-        checked = cite.attach(parts, hits, sentence_vecs, passage_vecs, question)
+        sentence_vecs = self.encode(parts) if parts else np.zeros((0, 1), np.float32)
+        passage_vecs = self.index.vectors.reconstruct_batch([h.row for h in sources])
+        checked = cite.attach(parts, sources, sentence_vecs, passage_vecs, question)
+        checked = cite.settle(checked, chosen, sources, question)
         timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
         timings["total"] = time.perf_counter() - t0
-        if not checked.citations:
-            text = notice + abstain.refusal(None)  # nothing generated survived the check
-            yield Answer(text, closest(hits), True, timings, hits, checked.dropped, found.evidence.confidence)
-            return
-        yield Answer(notice + checked.text, checked.citations, False, timings, hits, checked.dropped,
-                     found.evidence.confidence)
+        yield Answer(notice + checked.text, checked.citations, False, timings, shown, checked.dropped,
+                     judged.confidence, checked.statements)
 
     def answer(self, question: str, history=None) -> Answer:
         *_, final = self.stream(question, history)

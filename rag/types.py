@@ -65,6 +65,13 @@ class Removed:
 
 
 @dataclass(frozen=True)
+class Statement:
+    text: str  # one sentence of the answer, without its marker
+    n: int  # the citation it carries, [n]
+    quoted: bool  # True: copied verbatim from the passage; False: written by the generator (and checked)
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     citations: list[Citation]
@@ -73,3 +80,4 @@ class Answer:
     passages: list[Hit] = field(default_factory=list)  # everything retrieved, cited or not
     dropped: list[Removed] = field(default_factory=list)  # generated sentences the check removed
     confidence: float = 0.0  # calibrated chance that the passages hold the answer (rag/abstain.py)
+    statements: list[Statement] = field(default_factory=list)  # the answer's sentences: quoted or generated

@@ -1,0 +1,243 @@
+"""Choose the evidence: the passage sentences that answer the question.
+
+Between retrieve and generate. The retrieved passages are split into sentences; each is
+scored against the question (MiniLM cosine beside an IDF-weighted share of the question's
+stemmed words, the passage's own rank as a tie-breaker) and the evidence is built around
+the best one:
+
+- its neighbour, when the best sentence does not finish the thought: it ends on a colon,
+  it says little beyond the question, or the next sentence carries it on ("It", "They",
+  "These", "Still others", "And ...");
+- the sentence before it when the best one starts with a pronoun whose subject is there;
+- for a list question ("what kinds", "which ...s", "in what forms"), the following
+  sentences that continue the enumeration;
+- for a question with two parts or two subjects ("... and ...", "each"), the best sentence
+  for what the first pick leaves uncovered, from any passage (so a question spanning two
+  documents gets evidence from both).
+
+At most `MAX_SENTENCES` sentences, in document order within a passage. Navigation lines
+("See our entry on ...", "Skip to content") and headings are never evidence. What the
+chosen evidence leaves out of the question (a name, a number, the kind of answer asked
+for) is measured in rag/abstain.py, which decides whether to answer at all.
+Plain data in and out: no model is called here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import lexical
+from .chunk import sentence_spans
+from .text import terms
+from .types import Hit
+
+MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evidence on their own
+MAX_SENTENCES = 4  # a quoted answer stays short
+COS_WEIGHT = 0.5  # sentence score = COS_WEIGHT * cosine + (1 - COS_WEIGHT) * weighted word share
+PASSAGE_WEIGHT = 0.05  # per rank step down the retrieved passages
+SECOND_PART = 0.75  # a second-part sentence must score this share of the best one
+RUNNER_UP = 0.0  # a second match is kept when it scores this share of the best one (0: always)
+HEADING_WORDS = 10  # a line this short without a full stop is a heading or a caption, not a statement
+_NAVIGATION = re.compile(r"^(see (our|the|also)\b|read (our|more)\b|skip to\b|click\b|download\b|share\b|"
+                         r"recent (articles|posts)\b|more information\b)", re.I)
+_URL = re.compile(r"\(?\b(https?://|www\.)\S+")
+_CARRIES_ON = re.compile(r"^(it|its|they|their|these|this|those|such|still|and|also|but|however|"
+                         r"moreover|furthermore|so|thus|therefore|then|what remains|others|another|"
+                         r"there (are|is|were|was)|finally|first|second|third|\d+[.)])\b", re.I)
+_STARTS_WITH_PRONOUN = re.compile(r"^(it|its|they|their|these|this|those|he|she|his|her)\b", re.I)
+_LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|worries|goals?|things?|"
+                            r"values?|examples?|reasons?|factors?|items?|domains?|areas?)\b|"
+                            r"\b(list|name|enumerate)\b|\bin what (forms?|ways?)\b|\bwhich \w+s\b|"
+                            r"\bwhat \w+ does .* create\b", re.I)
+_TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which|in terms)\b|\beach\b|\bboth\b|"
+                        r"\b(and|as well as) the (essay|article|post|document)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: int  # 1-based number of the retrieved passage (hit) it comes from
+    index: int  # its position among that passage's sentences
+    start: int  # offsets in the passage (chunk) text
+    end: int
+    text: str
+    doc_id: str
+    at: int  # offset in the document: orders sentences of overlapping passages
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: int  # 1-based number of the retrieved passage it comes from
+    start: int  # offsets in the passage (chunk) text, as Citation.spans
+    end: int
+    text: str
+    score: float  # how well it matches the question (0 for a sentence taken as context)
+    role: str  # "match" (the best), "next", "previous" or "list" (what completes it), "also" (the
+    # runner-up and what completes it) or "part" (what the best leaves of a two-part question)
+
+
+@dataclass(frozen=True)
+class Selection:
+    sentences: tuple[Sentence, ...]  # the evidence, the best match first (see choose)
+    cos: np.ndarray  # per candidate: cosine with the question
+    overlap: np.ndarray  # per candidate: IDF-weighted share of the question's words it holds
+    weights: dict[str, float]  # the question's stemmed words and their IDF
+    tokens: list[set[str]]  # per candidate: its stemmed words (with its subject's, see with_context)
+    best_cos: float  # cosine of the question and the best sentence
+    unknown: float  # IDF-weighted share of the question's words found nowhere in the corpus
+
+
+
+def candidates(hits: list[Hit]) -> list[Candidate]:
+    """Every informative sentence of the passages, with its offsets.
+
+    A fragment ("Colin Hines." after a book title, "Migrants." in a list of fragments)
+    joins the sentence before it on the same line; headings and navigation lines are left out."""
+    out = []
+    for n, h in enumerate(hits, 1):
+        text, spans = h.chunk.text, []
+        for s, e in sentence_spans(text):
+            if spans and len(terms(text[s:e])) < MIN_TERMS and "\n" not in text[spans[-1][1]:s]:
+                spans[-1] = (spans[-1][0], e)
+            else:
+                spans.append((s, e))
+        kept = [(s, e) for s, e in spans if len(terms(_URL.sub(" ", text[s:e]))) >= MIN_TERMS
+                and not _NAVIGATION.match(text[s:e])
+                and not _heading(text, s, e)]
+        out.extend(Candidate(n, i, s, e, text[s:e], h.chunk.doc_id, h.chunk.start + s) for i, (s, e) in enumerate(kept))
+    return out
+
+
+def _heading(text: str, s: int, e: int) -> bool:
+    """A short line of its own with no full stop ("Mata Traders's founding team") names or
+    captions something; a dated line ("January 30th, 2024") still counts as a statement."""
+    alone = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
+    return (alone and len(text[s:e].split()) < HEADING_WORDS and not re.search(r"[.!?:;\"”]$", text[s:e])
+            and not re.search(r"\b(1[5-9]|20)\d\d\b", text[s:e]))
+
+
+def with_context(cands: list[Candidate], tokens: list[set[str]]) -> list[set[str]]:
+    """A sentence's words for matching: a sentence that starts with a pronoun ("They work
+    with ...") also has the words of the one before it, where its subject is."""
+    out = list(tokens)
+    for i, c in enumerate(cands):
+        if i and _STARTS_WITH_PRONOUN.match(c.text) and cands[i - 1].passage == c.passage:
+            out[i] = tokens[i] | tokens[i - 1]
+    return out
+
+
+def weights(tokens: list[str], idf: dict[str, float]) -> dict[str, float]:
+    """Each distinct question token with its IDF (a word seen nowhere weighs the most)."""
+    top = max(idf.values(), default=1.0)
+    return {t: idf.get(t, top) for t in dict.fromkeys(tokens)}
+
+
+def overlap(wanted: dict[str, float], tokens: set[str]) -> float:
+    """The IDF-weighted share of the question's tokens present in `tokens`."""
+    total = sum(wanted.values())
+    return sum(w for t, w in wanted.items() if t in tokens) / total if total else 0.0
+
+
+def score(cos: np.ndarray, lexical: np.ndarray, passages: np.ndarray) -> np.ndarray:
+    """Sentence scores: cosine and weighted word share, less a little per passage rank."""
+    return COS_WEIGHT * cos + (1 - COS_WEIGHT) * lexical - PASSAGE_WEIGHT * (passages - 1)
+
+
+def is_list_question(question: str) -> bool:
+    return bool(_LIST_QUESTION.search(question))
+
+
+def has_two_parts(question: str) -> bool:
+    return bool(_TWO_PARTS.search(question))
+
+
+def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_tokens: list[str],
+           cand_tokens: list[set[str]], idf: dict[str, float]) -> tuple[Sentence, ...]:
+    """The evidence for `question`: the best sentence and what completes it (module doc).
+    Overlapping passages repeat sentences: each is taken once, and its neighbour is looked
+    for in every passage that holds it."""
+    if not cands:
+        return ()
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    best = order[0]
+    by_place = {(c.passage, c.index): i for i, c in enumerate(cands)}
+    same: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        same.setdefault(_key(c.text), []).append(i)
+    picked: dict[str, tuple[int, str]] = {}  # text key -> (candidate, role)
+    wanted = weights(question_tokens, idf)
+    asked = terms(question)
+
+    def pick(i: int, role: str) -> bool:
+        if len(picked) >= MAX_SENTENCES or _key(cands[i].text) in picked:
+            return False
+        picked[_key(cands[i].text)] = (i, role)
+        return True
+
+    def at(i: int, step: int) -> int | None:
+        for j in same[_key(cands[i].text)]:
+            k = by_place.get((cands[j].passage, cands[j].index + step))
+            if k is not None:
+                return k
+        return None
+
+    def complete(i: int, role: str | None = None) -> None:
+        c = cands[i]
+        nxt, prev = at(i, 1), at(i, -1)
+        says_little = len(terms(c.text) - asked) < 2
+        if nxt is not None and (c.text.rstrip().endswith(":") or says_little or _CARRIES_ON.match(cands[nxt].text)):
+            pick(nxt, role or "next")
+        if prev is not None and _STARTS_WITH_PRONOUN.match(c.text):
+            pick(prev, role or "previous")
+
+    pick(best, "match")
+    complete(best)
+    runner = next((i for i in order[1:] if _key(cands[i].text) not in picked), None)
+    if runner is not None and scores[runner] >= RUNNER_UP * scores[best] and pick(runner, "also"):
+        complete(runner, "also")
+    if is_list_question(question):
+        i = best
+        while (i := at(i, 1)) is not None and _CARRIES_ON.match(cands[i].text):
+            if _key(cands[i].text) not in picked and not pick(i, "list"):
+                break
+    if has_two_parts(question):
+        covered = set().union(*(cand_tokens[i] for i, _ in picked.values()))
+        left = {t: w for t, w in wanted.items() if t not in covered}
+        for i in order[1:] if left else ():
+            if (_key(cands[i].text) not in picked and overlap(left, cand_tokens[i]) > 0
+                    and scores[i] >= SECOND_PART * scores[best]):
+                if pick(i, "part"):
+                    complete(i)
+                break
+    lead = cands[best].doc_id  # the best sentence's document leads; each document reads in order
+    chosen = sorted(picked.values(), key=lambda p: (cands[p[0]].doc_id != lead, cands[p[0]].doc_id, cands[p[0]].at))
+    return tuple(Sentence(cands[i].passage, cands[i].start, cands[i].end, cands[i].text,
+                          float(scores[i]) if role in ("match", "also", "part") else 0.0, role) for i, role in chosen)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float]) -> Selection:
+    """Score every candidate against the question and choose the evidence."""
+    question_tokens = lexical.stems([question])[0]
+    tokens = with_context(cands, [set(t) for t in lexical.stems([c.text for c in cands])]) if cands else []
+    wanted = weights(question_tokens, idf)
+    shares = np.array([overlap(wanted, t) for t in tokens], np.float32)
+    scores = score(cos, shares, np.array([c.passage for c in cands]))
+    total = sum(wanted.values())
+    unknown = sum(w for t, w in wanted.items() if t not in idf) / total if total else 0.0
+    best_cos = float(cos[int(np.argmax(scores))]) if cands else 0.0
+    return Selection(choose(question, cands, scores, question_tokens, tokens, idf), cos, shares, wanted, tokens,
+                     best_cos, unknown)
+
+
+def idf_table(bm25) -> dict[str, float]:
+    """BM25's IDF of every indexed token (bm25s keeps document frequencies as column sizes)."""
+    vocab, indptr, n = bm25.vocab_dict, np.asarray(bm25.scores["indptr"]), int(bm25.scores["num_docs"])
+    df = np.diff(indptr)
+    return {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items() if i < len(df)}
