@@ -152,12 +152,18 @@ def joined(statements: list[Statement]) -> str:
 
 
 def carries(statements: list[Statement], evidence: list, question: str) -> bool:
-    """Whether the generated `statements` say what the evidence says (module doc)."""
-    said = terms(" ".join(s.text for s in statements))
+    """Whether the generated `statements` say what the evidence says (module doc): they add to
+    the question, and hold most of what the best sentence (with what completes it, when it
+    only restates the question) and every listed item add to it."""
     asked = terms(question)
-    needed = [terms(e.text) - asked for e in evidence if e.role == "match"]
-    needed += [terms(e.text) - asked for e in evidence if e.role == "list"]
-    return bool(statements) and all(not n or len(n & said) >= CARRIES * len(n) for n in needed)
+    said = terms(" ".join(s.text for s in statements)) - asked
+    if not said:
+        return False  # nothing generated, or the question said back
+    best = [terms(e.text) - asked for e in evidence if e.role == "match"]
+    if best and not best[0]:
+        best = [set().union(*(terms(e.text) - asked for e in evidence if e.role in ("match", "next", "previous")))]
+    needed = best + [terms(e.text) - asked for e in evidence if e.role in ("list", "dated")]
+    return all(len(n & said) >= CARRIES * len(n) for n in needed)
 
 
 def quote(evidence: list[tuple[int, object]], sources: list[Hit]) -> Checked:

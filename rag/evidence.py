@@ -32,7 +32,7 @@ import numpy as np
 
 from . import lexical
 from .chunk import sentence_spans
-from .text import terms
+from .text import names, numbers, stem, terms
 from .types import Hit
 
 MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evidence on their own
@@ -53,6 +53,22 @@ _LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|
                             r"values?|examples?|reasons?|factors?|items?|domains?|areas?)\b|"
                             r"\b(list|name|enumerate)\b|\bin what (forms?|ways?)\b|\bwhich \w+s\b|"
                             r"\bwhat \w+ does .* create\b", re.I)
+_NUMBER_Q = re.compile(r"^(how (many|much)|what (number|percentage|percent|amount|proportion))\b|"
+                       r"\b(how (many|much)|what (number|percentage|amount) of)\b", re.I)
+_DATE_Q = re.compile(r"^when\b|\b(what|which) (year|date|day|month|century|decade|time period)\b|"
+                     r"\bin (what|which) (year|century|decade)\b|\bhow long\b|\bhow old\b|\bsince when\b", re.I)
+# "who" doing something asks for its agent, a name ("Who founded ...?"); "who are ..." asks for a
+# description and "whom did ... blame" may be answered by a group
+_PERSON_Q = re.compile(r"^who\b(?! (is|are|was|were|'s|has|have|do|does)\b)|\b(by whom|which person)\b", re.I)
+_NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+                           r"hundreds?|thousands?|millions?|billions?|several|half|quarter)\b", re.I)
+_DATE = re.compile(r"\b(1[5-9]|20)\d\d\b|\b\d+(st|nd|rd|th)? (century|centuries)\b|\b\d+s\b|"
+                   r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+                   r"december)\b|\b\d+ (years?|months?|weeks?|days?|decades?|hours?)\b|"
+                   r"\b(years?|decades?|centuries) (ago|later|before|after)\b", re.I)
+
+
+_PUBLISHED = re.compile(r"\b(publish|post|written|dated|release)", re.I)
 _TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which|in terms)\b|\beach\b|\bboth\b|"
                         r"\b(and|as well as) the (essay|article|post|document)\b", re.I)
 
@@ -75,7 +91,7 @@ class Sentence:
     end: int
     text: str
     score: float  # how well it matches the question (0 for a sentence taken as context)
-    role: str  # "match" (the best), "next", "previous" or "list" (what completes it), "also" (the
+    role: str  # "match" (the best), "next", "previous", "list" or "dated" (what completes it), "also" (the
     # runner-up and what completes it) or "part" (what the best leaves of a two-part question)
 
 
@@ -146,6 +162,29 @@ def score(cos: np.ndarray, lexical: np.ndarray, passages: np.ndarray) -> np.ndar
     return COS_WEIGHT * cos + (1 - COS_WEIGHT) * lexical - PASSAGE_WEIGHT * (passages - 1)
 
 
+def asked_type(question: str) -> str | None:
+    """What the question asks for: "number", "date" (or a length of time), "person", or None."""
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _DATE_Q.search(question):
+        return "date"
+    if _PERSON_Q.search(question):
+        return "person"
+    return None
+
+
+def holds_type(kind: str | None, text: str, question: str = "") -> bool:
+    """Whether `text` states something of the kind asked for (a cheap stand-in for NER)."""
+    if kind is None:
+        return True
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "number":
+        return bool(numbers(text) - numbers(question) or _NUMBER_WORDS.search(text))
+    asked = terms(question)
+    return any(stem(n) not in asked for n in names(text))
+
+
 def is_list_question(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
@@ -203,6 +242,12 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
         while (i := at(i, 1)) is not None and _CARRIES_ON.match(cands[i].text):
             if _key(cands[i].text) not in picked and not pick(i, "list"):
                 break
+    if asked_type(question) == "date" and _PUBLISHED.search(question):
+        # "when was it posted?": a web page's date line, in the best sentence's document
+        dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and _DATE.search(cands[i].text)
+                 and len(cands[i].text.split()) < HEADING_WORDS]
+        if dated:
+            pick(dated[0], "dated")
     if has_two_parts(question):
         covered = set().union(*(cand_tokens[i] for i, _ in picked.values()))
         left = {t: w for t, w in wanted.items() if t not in covered}
