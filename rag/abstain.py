@@ -105,12 +105,12 @@ def assess(question: str, hits: list[Hit], selection: Selection, config: Config)
 
 def refusal(assessment: Assessment | None) -> str:
     """The plain-words text of an abstention; `None` when the answer failed the check."""
-    if assessment is not None and assessment.missing and len(assessment.missing) >= 2 and assessment.unknown > 0.3:
+    if assessment is not None and assessment.type_missing and assessment.sentence_score >= 0.3:
+        return ("I can't answer that from the documents: the passages I found are about it, but none "
+                "states what you asked for, so I won't guess.")
+    if assessment is not None and assessment.missing and assessment.evidence_overlap < 0.5:
         about = ", ".join(assessment.missing[:4])
         return (f"I can't answer that from the documents: none of the passages I found "
                 f"mention {about}, so I won't guess.")
-    if assessment is not None and assessment.type_missing:
-        return ("I can't answer that from the documents: the passages I found are about it, but none "
-                "states what you asked for, so I won't guess.")
     return ("I can't answer that from the documents: the closest passages I found do not "
             "hold the answer, so I won't guess.")

@@ -234,20 +234,20 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
 
     pick(best, "match")
     complete(best)
-    runner = next((i for i in order[1:] if _key(cands[i].text) not in picked), None)
-    if runner is not None and scores[runner] >= RUNNER_UP * scores[best] and pick(runner, "also"):
-        complete(runner, "also")
     if is_list_question(question):
         i = best
         while (i := at(i, 1)) is not None and _CARRIES_ON.match(cands[i].text):
             if _key(cands[i].text) not in picked and not pick(i, "list"):
                 break
+    runner = next((i for i in order[1:] if _key(cands[i].text) not in picked), None)
+    if runner is not None and scores[runner] >= RUNNER_UP * scores[best] and pick(runner, "also"):
+        complete(runner, "also")
     if asked_type(question) == "date" and _PUBLISHED.search(question):
         # "when was it posted?": a web page's date line, in the best sentence's document
         dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and _DATE.search(cands[i].text)
                  and len(cands[i].text.split()) < HEADING_WORDS]
-        if dated:
-            pick(dated[0], "dated")
+        if dated and not pick(dated[0], "dated") and _key(cands[dated[0]].text) in picked:
+            picked[_key(cands[dated[0]].text)] = (dated[0], "dated")  # already there as the runner-up
     if has_two_parts(question):
         covered = set().union(*(cand_tokens[i] for i, _ in picked.values()))
         left = {t: w for t, w in wanted.items() if t not in covered}
