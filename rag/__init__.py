@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 
 from .errors import BadIndexError, IndexWriteError, ModelError, QuestionError, RagError
-from .types import Answer, Citation, Retrieved
+from .types import Answer, Citation, Retrieved, Statement
 
 __all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "Answer", "Citation",
-           "Retrieved", "RagError", "QuestionError", "BadIndexError", "IndexWriteError", "ModelError"]
+           "Statement", "Retrieved", "RagError", "QuestionError", "BadIndexError", "IndexWriteError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()

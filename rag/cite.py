@@ -169,6 +169,8 @@ def carries(statements: list[Statement], evidence: list, question: str) -> bool:
 def quote(evidence: list[tuple[int, object]], sources: list[Hit]) -> Checked:
     """The evidence sentences verbatim, each with the number of its passage in `sources`."""
     statements, spans = [], {}
+    if len(evidence) > 1 and evidence[-1][1].text.rstrip().endswith(":"):
+        evidence = evidence[:-1]  # a list's lead-in without its items says nothing: never end on "are:"
     for n, e in evidence:
         statements.append(Statement(" ".join(e.text.split()), n, quoted=True))
         spans.setdefault(n, set()).add((e.start, e.end))

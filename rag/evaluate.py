@@ -154,13 +154,14 @@ def _answered(pipe, question: str) -> tuple[object, str, float]:
     return a, said, seconds
 
 
-def eval_seeds(data: Path, limit: int | None = None, config: Config | None = None, log=print) -> dict:
-    """Answer the seed development questions over the project's seeds/ and score them."""
+def eval_seeds(data: Path, limit: int | None = None, config: Config | None = None, log=print,
+               pipeline=None) -> dict:
+    """Answer the seed development questions over the project's seeds/ and score them
+    (with `pipeline` when given: the tests reuse their loaded one)."""
     from .pipeline import Pipeline
 
-    config = config or Config()
     questions = read_jsonl(data / "questions.jsonl")[:limit]
-    pipe = Pipeline(config, log=log)
+    pipe = pipeline or Pipeline(config or Config(), log=log)
     t = time.perf_counter()
     pipe.warm()
     load = time.perf_counter() - t

@@ -57,9 +57,12 @@ _NUMBER_Q = re.compile(r"^(how (many|much)|what (number|percentage|percent|amoun
                        r"\b(how (many|much)|what (number|percentage|amount) of)\b", re.I)
 _DATE_Q = re.compile(r"^when\b|\b(what|which) (year|date|day|month|century|decade|time period)\b|"
                      r"\bin (what|which) (year|century|decade)\b|\bhow long\b|\bhow old\b|\bsince when\b", re.I)
-# "who" doing something asks for its agent, a name ("Who founded ...?"); "who are ..." asks for a
-# description and "whom did ... blame" may be answered by a group
-_PERSON_Q = re.compile(r"^who\b(?! (is|are|was|were|'s|has|have|do|does)\b)|\b(by whom|which person)\b", re.I)
+# "who" did something, in the past tense, asks for its agent, a name ("Who founded ...?", "Who
+# wrote ...?"); "who are ...", "who repairs ..." and "whom did ... blame" may be answered by a
+# description or a group
+_PERSON_Q = re.compile(r"^who (\w+ed|wrote|made|built|began|led|won|gave|took|said|ran|came up with|"
+                       r"came up|set up|drew|sang|spoke|found|invented|discovered)\b|\b(by whom|which person)\b",
+                       re.I)
 _NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
                            r"hundreds?|thousands?|millions?|billions?|several|half|quarter)\b", re.I)
 _DATE = re.compile(r"\b(1[5-9]|20)\d\d\b|\b\d+(st|nd|rd|th)? (century|centuries)\b|\b\d+s\b|"

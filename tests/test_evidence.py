@@ -90,7 +90,8 @@ def test_a_question_about_publishing_reads_the_date_line():
 @pytest.mark.parametrize("question, kind", [
     ("How many lamps were sold?", "number"), ("When was it founded?", "date"),
     ("How long has Mata been in business?", "date"), ("Who founded Haqdarshak?", "person"),
-    ("Who are the Haqdarshaks?", None), ("Whom did leaders blame?", None), ("What is SoULS?", None)])
+    ("Who are the Haqdarshaks?", None), ("Whom did leaders blame?", None), ("Who repairs the lamps?", None),
+    ("Who coined the term?", "person"), ("Who wrote the book?", "person"), ("What is SoULS?", None)])
 def test_what_a_question_asks_for(question, kind):
     assert evidence.asked_type(question) == kind
 

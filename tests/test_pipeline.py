@@ -72,8 +72,9 @@ def test_an_answer_that_restates_the_question_gives_way_to_the_quote(config):
 
 
 def test_a_generated_answer_that_carries_the_evidence_is_kept(config):
-    pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(),
-                    FakeGenerator("The SoULS project assembles the solar lamps locally in Bihar. [1]"), log=lambda *_: None)
+    reply = "The SoULS project assembles the solar lamps locally in Bihar. [1]"
+    pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(reply),
+                    log=lambda *_: None)
     a = pipe.answer("Who repairs the solar lamps?")  # the fake embedder's best sentence is the one on assembly
     assert [s.quoted for s in a.statements] == [False]
     assert a.text == "The SoULS project assembles the solar lamps locally in Bihar. [1]"

@@ -1,6 +1,6 @@
 import re
 
-from rag.types import Answer, Citation, Removed
+from rag.types import Answer, Citation, Removed, Statement
 from ui.app import _pairs, render
 
 
@@ -76,3 +76,16 @@ def test_chat_says_it_is_loading_until_the_models_are_ready(monkeypatch):
     assert list(app.chat("What is SoULS?", []))[0].startswith("*Loading")
     app.READY.set()
     assert not list(app.chat("What is SoULS?", []))[0].startswith("*Loading")
+
+
+def test_a_quoted_answer_is_shown_as_a_quote():
+    quote = "Mata works with 1000 artisans. They make *apparel* and jewelry."
+    st = [Statement("They make *apparel* and jewelry.", 1, quoted=True)]
+    a = Answer("They make *apparel* and jewelry. [1]", [Citation(1, "d1", "Mata", quote, 0, len(quote), 0.5,
+                                                                  spans=((31, 63),))], False, {}, statements=st)
+    md = render(a)
+    assert md.startswith("> “They make \\*apparel\\* and jewelry.” [\\[1\\]](#src-")
+    assert "Quoted word for word" in md
+    generated = Answer("They make apparel. [1]", a.citations, False, {},
+                       statements=[Statement("They make apparel.", 1, quoted=False)])
+    assert not render(generated).startswith(">") and "Quoted word" not in render(generated)

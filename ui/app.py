@@ -50,11 +50,23 @@ def highlight(quote: str, spans: tuple[tuple[int, int], ...]) -> str:
     return "".join(out).strip()
 
 
+def answer_text(a: rag.Answer) -> str:
+    """The answer as Markdown: a sentence quoted from the documents is shown as a quote
+    (a block quote in quotation marks), a generated one as plain text."""
+    if not any(s.quoted for s in a.statements):
+        return html.escape(a.text, quote=False)
+    notice = a.text.split(a.statements[0].text)[0].strip()  # "(Your question was shortened...)"
+    out = [html.escape(notice, quote=False) + "\n"] if notice else []
+    for s in a.statements:
+        out.append(f"> “{escape(s.text)}” [{s.n}]\n>" if s.quoted else f"{escape(s.text)} [{s.n}]\n")
+    out.append("\n<sub>Quoted word for word from the documents.</sub>")
+    return "\n".join(out)
+
+
 def render(a: rag.Answer) -> str:
     """The checked answer and its sources, as Markdown. Each [n] links to its source."""
     key = hashlib.sha1(a.text.encode()).hexdigest()[:8]  # anchors unique per answer
-    text = html.escape(a.text, quote=False)
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[\\[{m[1]}\\]](#src-{key}-{m[1]})", text)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[\\[{m[1]}\\]](#src-{key}-{m[1]})", answer_text(a))
     lines = [text]
     supported = [c for c in a.citations if c.supported]
     if supported:
