@@ -16,7 +16,10 @@ asks for against what the evidence states. Features, none specific to a corpus:
 - `names_missing`: the share of the question's names and numbers absent from the evidence's
   passages ("Law of Locality" when no sentence about it says anything);
 - `type_missing`: 1 when the question asks for a number, a date or a length of time, or a
-  person (who did what), and the evidence holds none.
+  person (who did what), and the evidence holds none;
+- `negation`: 1 when the question is negated ("not", "never") and the evidence is not;
+- `document_missing`: the IDF-weighted share of the question's words absent from the
+  evidence's documents (as far as they were retrieved).
 
 `confidence = sigmoid(w . z + b)` over standardised features, fitted by
 `python tools/calibrate_abstain.py fit` on SQuAD 2.0's train.jsonl (2,725 questions from 8
@@ -28,6 +31,7 @@ below and the curve; `Config.min_confidence` is the chosen operating point.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .config import Config
@@ -38,12 +42,13 @@ from .types import Hit
 
 # Fitted by tools/calibrate_abstain.py on standardised features (mean, std, weight each).
 FEATURES = ("score", "sentence_score", "sentence_overlap", "evidence_overlap", "unknown", "names_missing",
-            "type_missing")
-MEAN = (0.559, 0.62, 0.675, 0.757, 0.051, 0.076, 0.059)
-STD = (0.12, 0.135, 0.232, 0.218, 0.134, 0.219, 0.235)
-WEIGHTS = (0.122, 0.465, 0.115, -0.027, 0.103, -0.459, -0.307)
+            "type_missing", "negation", "document_missing")
+MEAN = (0.559, 0.62, 0.675, 0.757, 0.051, 0.076, 0.055, 0.088, 0.215)
+STD = (0.12, 0.135, 0.232, 0.218, 0.134, 0.219, 0.228, 0.283, 0.209)
+WEIGHTS = (0.129, 0.533, 0.182, 0.061, 0.182, -0.548, -0.347, -1.142, 0.159)
+_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
 NAMES_MISSING = 0.5  # refuse when this share of the question's names is absent (see tools/calibrate_abstain.py)
-BIAS = -0.19
+BIAS = -0.359
 
 @dataclass(frozen=True)
 class Assessment:
@@ -54,6 +59,8 @@ class Assessment:
     unknown: float  # IDF-weighted share of the question's words found nowhere in the corpus
     names_missing: float  # share of the question's names and numbers absent from the evidence's passages
     type_missing: float  # 1: the question asks for a number, date or person the evidence does not hold
+    negation: float  # 1: the question says "not", "never", "no" ... and the evidence does not
+    document_missing: float  # IDF-weighted share of the question's words absent from the evidence's documents
     missing: tuple[str, ...]  # question terms no retrieved passage contains (said in the refusal)
     confidence: float  # calibrated chance that the evidence answers the question
     answerable: bool
@@ -67,7 +74,7 @@ def features(question: str, hits: list[Hit], selection: Selection) -> tuple[floa
     chosen = selection.sentences
     score = max((h.similarity for h in hits), default=0.0)
     if not chosen:
-        return (score, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0)
+        return (score, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0)
     weights = selection.weights
     total = sum(weights.values()) or 1.0
     best = next(s for s in chosen if s.role == "match")
@@ -84,8 +91,11 @@ def features(question: str, hits: list[Hit], selection: Selection) -> tuple[floa
     # what the question asks for must be stated by the best match or what completes it
     said = " ".join(s.text for s in chosen if s.role != "also")
     type_missing = 0.0 if holds_type(asked_type(question), said, question) else 1.0
+    negation = float(bool(_NEGATION.search(question)) and not _NEGATION.search(said))
+    document_tokens = set(stems([about])[0])
+    document_missing = sum(w for t, w in weights.items() if t not in document_tokens) / total
     return (score, selection.best_cos, sentence_overlap, evidence_overlap, selection.unknown, names_missing,
-            type_missing)
+            type_missing, negation, document_missing)
 
 
 def assess(question: str, hits: list[Hit], selection: Selection, config: Config) -> Assessment:

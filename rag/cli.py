@@ -53,7 +53,11 @@ def cmd_ask(args) -> None:
     for piece in p.stream(args.question):
         if isinstance(piece, Answer):  # the checked text is printed once, below
             final = piece
-    print(final.text)
+    if any(st.quoted for st in final.statements):  # a quote is shown as one
+        print("\n".join(f"“{st.text}” [{st.n}]" if st.quoted else f"{st.text} [{st.n}]" for st in final.statements))
+        print("(quoted word for word from the documents)")
+    else:
+        print(final.text)
     if final.citations:
         print("\nSources:")
         for c in final.citations:
