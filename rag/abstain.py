@@ -43,12 +43,12 @@ from .types import Hit
 # Fitted by tools/calibrate_abstain.py on standardised features (mean, std, weight each).
 FEATURES = ("score", "sentence_score", "sentence_overlap", "evidence_overlap", "unknown", "names_missing",
             "type_missing", "negation", "document_missing")
-MEAN = (0.559, 0.62, 0.675, 0.757, 0.051, 0.076, 0.055, 0.088, 0.215)
-STD = (0.12, 0.135, 0.232, 0.218, 0.134, 0.219, 0.228, 0.283, 0.209)
-WEIGHTS = (0.129, 0.533, 0.182, 0.061, 0.182, -0.548, -0.347, -1.142, 0.159)
+MEAN = (0.559, 0.62, 0.675, 0.739, 0.051, 0.083, 0.055, 0.088, 0.233)
+STD = (0.12, 0.135, 0.232, 0.219, 0.134, 0.229, 0.228, 0.283, 0.211)
+WEIGHTS = (0.121, 0.532, 0.13, 0.16, 0.177, -0.535, -0.35, -1.135, 0.207)
 _NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
 NAMES_MISSING = 0.5  # refuse when this share of the question's names is absent (see tools/calibrate_abstain.py)
-BIAS = -0.359
+BIAS = -0.37
 
 @dataclass(frozen=True)
 class Assessment:

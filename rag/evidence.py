@@ -40,7 +40,8 @@ MAX_SENTENCES = 4  # a quoted answer stays short
 COS_WEIGHT = 0.5  # sentence score = COS_WEIGHT * cosine + (1 - COS_WEIGHT) * weighted word share
 PASSAGE_WEIGHT = 0.05  # per rank step down the retrieved passages
 SECOND_PART = 0.75  # a second-part sentence must score this share of the best one
-RUNNER_UP = 0.0  # a second match is kept when it scores this share of the best one (0: always)
+RUNNER_UP = 0.8  # the runner-up sentence is kept when it is in the best one's document, or scores this
+# share of the best one
 HEADING_WORDS = 10  # a line this short without a full stop is a heading or a caption, not a statement
 _NAVIGATION = re.compile(r"^(see (our|the|also)\b|read (our|more)\b|skip to\b|click\b|download\b|share\b|"
                          r"recent (articles|posts)\b|more information\b)", re.I)
@@ -213,8 +214,13 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
     wanted = weights(question_tokens, idf)
     asked = terms(question)
 
+    def overlaps(i: int) -> bool:  # overlapping passages cut fragments differently: same words, other ends
+        c = cands[i]
+        return any(cands[j].doc_id == c.doc_id and cands[j].at < c.at + len(c.text) and c.at < cands[j].at +
+                   len(cands[j].text) for j, _ in picked.values())
+
     def pick(i: int, role: str) -> bool:
-        if len(picked) >= MAX_SENTENCES or _key(cands[i].text) in picked:
+        if len(picked) >= MAX_SENTENCES or _key(cands[i].text) in picked or overlaps(i):
             return False
         picked[_key(cands[i].text)] = (i, role)
         return True
@@ -242,8 +248,9 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
         while (i := at(i, 1)) is not None and _CARRIES_ON.match(cands[i].text):
             if _key(cands[i].text) not in picked and not pick(i, "list"):
                 break
-    runner = next((i for i in order[1:] if _key(cands[i].text) not in picked), None)
-    if runner is not None and scores[runner] >= RUNNER_UP * scores[best] and pick(runner, "also"):
+    runner = next((i for i in order[1:] if _key(cands[i].text) not in picked and not overlaps(i)), None)
+    if runner is not None and (cands[runner].doc_id == cands[best].doc_id or scores[runner] >= RUNNER_UP *
+                               scores[best]) and pick(runner, "also"):
         complete(runner, "also")
     if asked_type(question) == "date" and _PUBLISHED.search(question):
         # "when was it posted?": a web page's date line, in the best sentence's document
