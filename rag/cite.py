@@ -49,6 +49,7 @@ _META = re.compile(
 )
 
 
+_ECHO = re.compile(r"^(question|q)\s*:", re.IGNORECASE)  # the prompt's "Question: ..." said back
 # "The answer to this question is: Colin Hines." -> "Colin Hines."
 _PREAMBLE = re.compile(r"^(the |my )?answer( to (this|the) question)? is:?\s*", re.IGNORECASE)
 
@@ -121,6 +122,9 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
         short = len(words) < MIN_TERMS
         if _META.search(sentence):
             dropped.append(Removed(sentence, "talks about the passages instead of answering"))
+            continue
+        if sentence.rstrip().endswith("?") or _ECHO.match(sentence):
+            dropped.append(Removed(sentence, "asks a question instead of answering"))
             continue
         if not hits or not words or (short and not question):
             dropped.append(Removed(sentence, "says nothing that can be checked"))

@@ -39,7 +39,7 @@ MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evide
 MAX_SENTENCES = 4  # a quoted answer stays short
 COS_WEIGHT = 0.5  # sentence score = COS_WEIGHT * cosine + (1 - COS_WEIGHT) * weighted word share
 PASSAGE_WEIGHT = 0.05  # per rank step down the retrieved passages
-SECOND_PART = 0.75  # a second-part sentence must score this share of the best one
+SECOND_PART = 0.6  # a second-part sentence must score this share of the best one
 RUNNER_UP = 0.8  # the runner-up sentence is kept when it is in the best one's document, or scores this
 # share of the best one
 HEADING_WORDS = 10  # a line this short without a full stop is a heading or a caption, not a statement
@@ -259,14 +259,22 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
         if dated and not pick(dated[0], "dated") and _key(cands[dated[0]].text) in picked:
             picked[_key(cands[dated[0]].text)] = (dated[0], "dated")  # already there as the runner-up
     if has_two_parts(question):
+        # the other part: first the best sentence of another document (two subjects are often two
+        # documents), else the best one holding what the evidence still lacks of the question
+        docs = {cands[i].doc_id for i, _ in picked.values()}
         covered = set().union(*(cand_tokens[i] for i, _ in picked.values()))
         left = {t: w for t, w in wanted.items() if t not in covered}
-        for i in order[1:] if left else ():
-            if (_key(cands[i].text) not in picked and overlap(left, cand_tokens[i]) > 0
-                    and scores[i] >= SECOND_PART * scores[best]):
-                if pick(i, "part"):
-                    complete(i)
-                break
+        other = next((i for i in order[1:] if cands[i].doc_id not in docs), None)
+        if other is not None and scores[other] >= SECOND_PART * scores[best]:
+            if pick(other, "part"):
+                complete(other)
+        else:
+            for i in order[1:] if left else ():
+                if (_key(cands[i].text) not in picked and overlap(left, cand_tokens[i]) > 0
+                        and scores[i] >= SECOND_PART * scores[best]):
+                    if pick(i, "part"):
+                        complete(i)
+                    break
     lead = cands[best].doc_id  # the best sentence's document leads; each document reads in order
     chosen = sorted(picked.values(), key=lambda p: (cands[p[0]].doc_id != lead, cands[p[0]].doc_id, cands[p[0]].at))
     return tuple(Sentence(cands[i].passage, cands[i].start, cands[i].end, cands[i].text,
