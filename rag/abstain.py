@@ -21,11 +21,27 @@ asks for against what the evidence states. Features, none specific to a corpus:
 - `document_missing`: the IDF-weighted share of the question's words absent from the
   evidence's documents (as far as they were retrieved).
 
+Two are rules, refusing whatever the confidence: a question whose names the evidence's
+documents lack (`names_missing` >= 0.5), or whose kind of answer the evidence does not state
+(`type_missing`). On SQuAD train they refuse 0.198 of the unanswerable questions and 0.073
+of the answerable ones whose evidence holds the answer; on the seed set 6 of 8 near-topic
+questions and no answerable one.
+
 `confidence = sigmoid(w . z + b)` over standardised features, fitted by
 `python tools/calibrate_abstain.py fit` on SQuAD 2.0's train.jsonl (2,725 questions from 8
 articles, none of answers.jsonl) and the seed development set (40 questions, weighted so that
-they count as much as a fifth of SQuAD), and nothing else. The tool prints the constants
-below and the curve; `Config.min_confidence` is the chosen operating point.
+they count as much as a fifth of SQuAD), and nothing else. A positive is a question whose
+evidence holds its answer. 5-fold ROC AUC 0.747 on SQuAD train (0.646 with retrieval
+features alone), 0.864 on the seed set. Share refused, rules included:
+
+    min_confidence           0.10   0.15   0.20   0.25   0.30   0.35   0.40   0.45   0.50
+    SQuAD answerable         0.090  0.090  0.093  0.104  0.129  0.167  0.208  0.262  0.330
+    SQuAD unanswerable       0.351  0.353  0.361  0.385  0.416  0.461  0.524  0.582  0.660
+    seeds answerable (of 28)   1      1      1      2      3      3      4      4      8
+    seeds near-topic (of 8)    6      7      7      7      7      7      7      7      8
+
+`Config.min_confidence` is 0.2, the middle of the seeds' flat stretch (the product's numbers
+come first); the README shows what each threshold does on SQuAD answers.jsonl.
 """
 
 from __future__ import annotations
