@@ -50,8 +50,9 @@ import math
 import re
 from dataclasses import dataclass
 
+from .asks import asked_type, holds_type
 from .config import Config
-from .evidence import Selection, asked_type, holds_type
+from .evidence import Selection
 from .lexical import stems
 from .text import names, numbers, terms
 from .types import Hit
@@ -60,8 +61,8 @@ from .types import Hit
 FEATURES = ("score", "sentence_score", "sentence_overlap", "evidence_overlap", "unknown", "names_missing",
             "type_missing", "negation", "document_missing")
 MEAN = (0.559, 0.62, 0.675, 0.739, 0.051, 0.083, 0.055, 0.088, 0.233)
-STD = (0.12, 0.135, 0.232, 0.219, 0.134, 0.229, 0.228, 0.283, 0.211)
-WEIGHTS = (0.12, 0.533, 0.114, 0.11, 0.181, -0.524, -0.352, -1.131, 0.123)
+STD = (0.12, 0.135, 0.232, 0.219, 0.134, 0.229, 0.229, 0.283, 0.211)
+WEIGHTS = (0.12, 0.534, 0.113, 0.111, 0.18, -0.524, -0.354, -1.131, 0.124)
 _NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
 NAMES_MISSING = 0.5  # refuse when this share of the question's names is absent (see tools/calibrate_abstain.py)
 BIAS = -0.372

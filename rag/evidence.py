@@ -1,25 +1,31 @@
 """Choose the evidence: the passage sentences that answer the question.
 
 Between retrieve and generate. The retrieved passages are split into sentences; each is
-scored against the question (MiniLM cosine beside an IDF-weighted share of the question's
-stemmed words, the passage's own rank as a tie-breaker) and the evidence is built around
-the best one:
+scored against the question (0.5 MiniLM cosine + 0.5 IDF-weighted share of the question's
+stemmed words, less 0.05 per passage rank) and the evidence is built around the best one:
 
 - its neighbour, when the best sentence does not finish the thought: it ends on a colon,
   it says little beyond the question, or the next sentence carries it on ("It", "They",
-  "These", "Still others", "And ...");
-- the sentence before it when the best one starts with a pronoun whose subject is there;
+  "These", "Still others", "And ..."), and the sentence before it when the best one starts
+  with a pronoun whose subject is there (such a sentence is also matched with that subject);
 - for a list question ("what kinds", "which ...s", "in what forms"), the following
   sentences that continue the enumeration;
-- for a question with two parts or two subjects ("... and ...", "each"), the best sentence
-  for what the first pick leaves uncovered, from any passage (so a question spanning two
-  documents gets evidence from both).
+- the runner-up sentence, when it is in the same document or scores 0.8 of the best;
+- for a question with two parts or two subjects ("..., and what ...", "each", "both"), the
+  best sentence of another document, else the best one for what the evidence still lacks;
+- for "when was it published?", the page's date line.
 
-At most `MAX_SENTENCES` sentences, in document order within a passage. Navigation lines
-("See our entry on ...", "Skip to content") and headings are never evidence. What the
-chosen evidence leaves out of the question (a name, a number, the kind of answer asked
-for) is measured in rag/abstain.py, which decides whether to answer at all.
-Plain data in and out: no model is called here.
+At most `MAX_SENTENCES` sentences, the best one's document first, each document in reading
+order; a sentence repeated by overlapping passages is taken once. Navigation lines ("See our
+entry on ..."), URLs, headings and captions are never evidence. What the evidence leaves out
+of the question (a name, a number, the kind of answer asked for: `asked_type`) is weighed in
+rag/abstain.py. Plain data in and out: no model is called here.
+
+Measured (the share of answerable questions whose gold answer lies in the evidence): SQuAD
+2.0 train.jsonl, 400 answerable questions, 0.815 with the best sentence alone, 0.848 with
+the runner-up rule above (0.853 taking it always, at 2.4 sentences instead of 1.9); the
+seed development set, 25 of 28. The weights were chosen on the same data: cosine weight
+0.3-0.7 and rank step 0-0.1 all land within 0.02.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import lexical
+from .asks import DATE, asked_type
 from .chunk import sentence_spans
-from .text import names, numbers, stem, terms
+from .text import terms
 from .types import Hit
 
 MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evidence on their own
@@ -54,24 +61,6 @@ _LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|
                             r"values?|examples?|reasons?|factors?|items?|domains?|areas?)\b|"
                             r"\b(list|name|enumerate)\b|\bin what (forms?|ways?)\b|\bwhich \w+s\b|"
                             r"\bwhat \w+ does .* create\b", re.I)
-_NUMBER_Q = re.compile(r"^(how (many|much)|what (number|percentage|percent|amount|proportion))\b|"
-                       r"\b(how (many|much)|what (number|percentage|amount) of)\b", re.I)
-_DATE_Q = re.compile(r"^when\b|\b(what|which) (year|date|day|month|century|decade|time period)\b|"
-                     r"\bin (what|which) (year|century|decade)\b|\bhow long\b|\bhow old\b|\bsince when\b", re.I)
-# "who" did something, in the past tense, asks for its agent, a name ("Who founded ...?", "Who
-# wrote ...?"); "who are ...", "who repairs ..." and "whom did ... blame" may be answered by a
-# description or a group
-_PERSON_Q = re.compile(r"^who (\w+ed|wrote|made|built|began|led|won|gave|took|said|ran|came up with|"
-                       r"came up|set up|drew|sang|spoke|found|invented|discovered)\b|\b(by whom|which person)\b",
-                       re.I)
-_NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
-                           r"hundreds?|thousands?|millions?|billions?|several|half|quarter)\b", re.I)
-_DATE = re.compile(r"\b(1[5-9]|20)\d\d\b|\b\d+(st|nd|rd|th)? (century|centuries)\b|\b\d+s\b|"
-                   r"\b(january|february|march|april|may|june|july|august|september|october|november|"
-                   r"december)\b|\b\d+ (years?|months?|weeks?|days?|decades?|hours?)\b|"
-                   r"\b(years?|decades?|centuries) (ago|later|before|after)\b", re.I)
-
-
 _PUBLISHED = re.compile(r"\b(publish|post|written|dated|release)", re.I)
 _TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which|in terms)\b|\beach\b|\bboth\b|"
                         r"\b(and|as well as) the (essay|article|post|document)\b", re.I)
@@ -166,29 +155,6 @@ def score(cos: np.ndarray, lexical: np.ndarray, passages: np.ndarray) -> np.ndar
     return COS_WEIGHT * cos + (1 - COS_WEIGHT) * lexical - PASSAGE_WEIGHT * (passages - 1)
 
 
-def asked_type(question: str) -> str | None:
-    """What the question asks for: "number", "date" (or a length of time), "person", or None."""
-    if _NUMBER_Q.search(question):
-        return "number"
-    if _DATE_Q.search(question):
-        return "date"
-    if _PERSON_Q.search(question):
-        return "person"
-    return None
-
-
-def holds_type(kind: str | None, text: str, question: str = "") -> bool:
-    """Whether `text` states something of the kind asked for (a cheap stand-in for NER)."""
-    if kind is None:
-        return True
-    if kind == "date":
-        return bool(_DATE.search(text))
-    if kind == "number":
-        return bool(numbers(text) - numbers(question) or _NUMBER_WORDS.search(text))
-    asked = terms(question)
-    return any(stem(n) not in asked for n in names(text))
-
-
 def is_list_question(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
@@ -254,7 +220,7 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
         complete(runner, "also")
     if asked_type(question) == "date" and _PUBLISHED.search(question):
         # "when was it posted?": a web page's date line, in the best sentence's document
-        dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and _DATE.search(cands[i].text)
+        dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and DATE.search(cands[i].text)
                  and len(cands[i].text.split()) < HEADING_WORDS]
         if dated and not pick(dated[0], "dated") and _key(cands[dated[0]].text) in picked:
             picked[_key(cands[dated[0]].text)] = (dated[0], "dated")  # already there as the runner-up

@@ -4,7 +4,7 @@ sentence, list items, two documents, repeats, headings and navigation lines."""
 import numpy as np
 import pytest
 
-from rag import evidence
+from rag import asks, evidence
 from rag.types import Chunk, Hit
 
 
@@ -93,15 +93,15 @@ def test_a_question_about_publishing_reads_the_date_line():
     ("Who are the Haqdarshaks?", None), ("Whom did leaders blame?", None), ("Who repairs the lamps?", None),
     ("Who coined the term?", "person"), ("Who wrote the book?", "person"), ("What is SoULS?", None)])
 def test_what_a_question_asks_for(question, kind):
-    assert evidence.asked_type(question) == kind
+    assert asks.asked_type(question) == kind
 
 
 def test_what_a_sentence_states():
-    assert evidence.holds_type("date", "It leapt forward over the last 250 years.")
-    assert not evidence.holds_type("date", "They work with more than 1000 artisans.")
-    assert evidence.holds_type("number", "They work with more than 1000 artisans.", "How many artisans?")
-    assert not evidence.holds_type("person", "Haqdarshak helps citizens.", "Who founded Haqdarshak?")
-    assert evidence.holds_type("person", "It was founded by Ankit Agarwal in 2016.", "Who founded Haqdarshak?")
+    assert asks.holds_type("date", "It leapt forward over the last 250 years.")
+    assert not asks.holds_type("date", "They work with more than 1000 artisans.")
+    assert asks.holds_type("number", "They work with more than 1000 artisans.", "How many artisans?")
+    assert not asks.holds_type("person", "Haqdarshak helps citizens.", "Who founded Haqdarshak?")
+    assert asks.holds_type("person", "It was founded by Ankit Agarwal in 2016.", "Who founded Haqdarshak?")
 
 
 def test_idf_weighs_rare_words_more():
