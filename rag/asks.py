@@ -53,3 +53,18 @@ def holds_type(kind: str | None, text: str, question: str = "") -> bool:
         return bool(numbers(text) - numbers(question) or _NUMBER_WORDS.search(text))
     asked = terms(question)
     return any(stem(n) not in asked for n in names(text))
+
+
+_PLACE = re.compile(r"\b(?:in|at) ((?:[A-Z][\w'’-]+ ?)+)")
+
+
+def places(text: str) -> set[str]:
+    """Capitalised names after "in" or "at": where something is said to be ("in Chicago")."""
+    return {w.lower() for m in _PLACE.finditer(text) for w in m.group(1).split()}
+
+
+def conflicts(question: str, text: str) -> bool:
+    """Whether `text` states its fact for another place than the one the question asks about
+    ("How many artisans ... in Chicago?" / "... 1000 women artisans in India and Nepal")."""
+    asked = places(question)
+    return bool(asked and places(text) and not asked & set(re.findall(r"\w+", text.lower())))

@@ -53,9 +53,12 @@ HEADING_WORDS = 10  # a line this short without a full stop is a heading or a ca
 _NAVIGATION = re.compile(r"^(see (our|the|also)\b|read (our|more)\b|skip to\b|click\b|download\b|share\b|"
                          r"recent (articles|posts)\b|more information\b)", re.I)
 _URL = re.compile(r"\(?\b(https?://|www\.)\S+")
-_CARRIES_ON = re.compile(r"^(it|its|they|their|these|this|those|such|still|and|also|but|however|"
-                         r"moreover|furthermore|so|thus|therefore|then|what remains|others|another|"
+_CARRIES_ON = re.compile(r"^(so|thus|therefore|hence|that is|this means|as a result|because|what remains|"
+                         r"still|and|also|but|however|moreover|furthermore|others|another|"
                          r"there (are|is|were|was)|finally|first|second|third|\d+[.)])\b", re.I)
+_LIST_GOES_ON = re.compile(r"^(still|and|also|another|others|finally|first|second|third|moreover|furthermore|"
+                           r"in addition|besides|there (are|is|were|was)|\d+[.)])\b", re.I)
+_ENUMERATES = re.compile(r"\w+, [\w -]+,? (and|or) \w+")  # "apparel, jewelry and accessories": the list is here
 _STARTS_WITH_PRONOUN = re.compile(r"^(it|its|they|their|these|this|those|he|she|his|her)\b", re.I)
 _LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|worries|goals?|things?|"
                             r"values?|examples?|reasons?|factors?|items?|domains?|areas?)\b|"
@@ -209,9 +212,9 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
 
     pick(best, "match")
     complete(best)
-    if is_list_question(question):
-        i = best
-        while (i := at(i, 1)) is not None and _CARRIES_ON.match(cands[i].text):
+    if is_list_question(question) and not _ENUMERATES.search(cands[best].text):
+        i = best  # the list goes on in the next sentences ("There are those who ... Still others ...")
+        while (i := at(i, 1)) is not None and _LIST_GOES_ON.match(cands[i].text):
             if _key(cands[i].text) not in picked and not pick(i, "list"):
                 break
     runner = next((i for i in order[1:] if _key(cands[i].text) not in picked and not overlaps(i)), None)

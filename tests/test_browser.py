@@ -88,6 +88,18 @@ def test_question_streams_an_answer_with_checkable_sources(page):
     assert "001_931c122cd22fbef4" in follow
 
 
+def test_a_quoted_answer_is_shown_as_a_quote(page):
+    text, _, _ = ask(page, "What do the artisans working with Mata Traders make?")
+    bot = page.locator(".message.bot, [data-testid='bot']").last
+    if "Quoted word for word" in text:  # the generator's words did not carry the evidence: quoted
+        quote = bot.locator("blockquote").first.inner_text()
+        assert quote.startswith("“") and "apparel" in quote and "[1]" in quote
+    else:  # or it phrased it, checked
+        assert "apparel" in text and "[1]" in text
+    assert "001_931c122cd22fbef4" in text
+    page.screenshot(path=str(ARTIFACTS / "7-quoted-answer.png"), full_page=True)
+
+
 def test_off_topic_question_is_refused_with_the_closest_passages(page):
     text, _, _ = ask(page, "What was the GDP of France in 2019?")
     assert "can't answer" in text and "not sufficient" in text

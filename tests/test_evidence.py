@@ -110,3 +110,17 @@ def test_idf_weighs_rare_words_more():
     model = lexical.build(["solar lamps in villages", "solar panels on roofs", "local markets sell food"])
     idf = evidence.idf_table(model)
     assert idf["villag"] > idf["solar"]
+
+
+def test_a_fact_stated_for_another_place_is_not_the_answer():
+    q = "How many artisans does Mata Traders employ in Chicago?"
+    assert asks.conflicts(q, "They work with more than 1000 women artisans in India and Nepal.")
+    assert not asks.conflicts(q, "In Chicago, Mata employs 12 artisans.")
+    assert not asks.conflicts("How many artisans does Mata employ?", "They work with 1000 artisans in India.")
+
+
+def test_a_list_already_in_the_best_sentence_is_not_extended():
+    found = hits("Mata is a fair trade enterprise. They work with artisans to make apparel, jewelry and "
+                 "accessories. They sell this merchandise in 50 states. And they run a shop.")
+    chosen = choose("What kinds of goods do Mata's artisans make?", found, "They work")
+    assert not any(s.role == "list" for s in chosen)

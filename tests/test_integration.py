@@ -99,6 +99,13 @@ def test_seed_development_set_floors(pipe):
         assert not re.search(r":\s*$", r["text"]), r  # never ends on a dangling "are:"
 
 
+@pytest.mark.parametrize("q", ["When was WeRobotics founded?",
+                               "How many artisans does Mata Traders employ in Chicago?"])
+def test_near_topic_questions_are_not_answered_from_a_passage_about_something_else(pipe, q):
+    a = pipe.answer(q)  # the documents name both, but give no founding date, and the artisans are in India
+    assert a.abstained and "none states what you asked for" in a.text, a.text
+
+
 def test_every_number_and_name_answered_is_in_the_quoted_passages(pipe):
     from rag.text import names, numbers
 
