@@ -15,6 +15,10 @@ stemmed words, less 0.05 per passage rank) and the evidence is built around the 
   best sentence of another document, else the best one for what the evidence still lacks;
 - for "when was it published?", the page's date line.
 
+For a "why" question a sentence that gives a reason ("because", "due to", "is essential
+for", "leads to") scores 0.1 more: on SQuAD train's 30 answerable "why" questions the
+evidence holds the answer for 25 instead of 23, on the seed set's 6 for 4 instead of 3.
+
 At most `MAX_SENTENCES` sentences, the best one's document first, each document in reading
 order; a sentence repeated by overlapping passages is taken once. Navigation lines ("See our
 entry on ..."), URLs, headings and captions are never evidence. What the evidence leaves out
@@ -46,6 +50,7 @@ MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evide
 MAX_SENTENCES = 4  # a quoted answer stays short
 COS_WEIGHT = 0.5  # sentence score = COS_WEIGHT * cosine + (1 - COS_WEIGHT) * weighted word share
 PASSAGE_WEIGHT = 0.05  # per rank step down the retrieved passages
+WHY_BONUS = 0.1  # for a "why" question, added to a sentence that gives a reason (see _REASON)
 SECOND_PART = 0.6  # a second-part sentence must score this share of the best one
 RUNNER_UP = 0.8  # the runner-up sentence is kept when it is in the best one's document, or scores this
 # share of the best one
@@ -56,6 +61,10 @@ _URL = re.compile(r"\(?\b(https?://|www\.)\S+")
 _CARRIES_ON = re.compile(r"^(so|thus|therefore|hence|that is|this means|as a result|because|what remains|"
                          r"still|and|also|but|however|moreover|furthermore|others|another|"
                          r"there (are|is|were|was)|finally|first|second|third|\d+[.)])\b", re.I)
+_WHY = re.compile(r"^(why|for what reason|what (is|was|are|were) the reasons?)\b|\bhow come\b", re.I)
+_REASON = re.compile(r"\b(because|since|due to|so that|in order to|as a result|leads? to|led to|thanks to|caused by|"
+                     r"driven by|(is|are|was|were) (essential|crucial|necessary|vital|important|key) (for|to)|"
+                     r"reasons?|result(ed|s)? in)\b", re.I)
 _LIST_GOES_ON = re.compile(r"^(still|and|also|another|others|finally|first|second|third|moreover|furthermore|"
                            r"in addition|besides|there (are|is|were|was)|\d+[.)])\b", re.I)
 _ENUMERATES = re.compile(r"\w+, [\w -]+,? (and|or) \w+")  # "apparel, jewelry and accessories": the list is here
@@ -261,6 +270,8 @@ def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str
     wanted = weights(question_tokens, idf)
     shares = np.array([overlap(wanted, t) for t in tokens], np.float32)
     scores = score(cos, shares, np.array([c.passage for c in cands]))
+    if _WHY.search(question):  # the answer to "why" is the sentence that gives a reason
+        scores = scores + WHY_BONUS * np.array([bool(_REASON.search(c.text)) for c in cands])
     total = sum(wanted.values())
     unknown = sum(w for t, w in wanted.items() if t not in idf) / total if total else 0.0
     best_cos = float(cos[int(np.argmax(scores))]) if cands else 0.0

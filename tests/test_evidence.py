@@ -124,3 +124,17 @@ def test_a_list_already_in_the_best_sentence_is_not_extended():
                  "accessories. They sell this merchandise in 50 states. And they run a shop.")
     chosen = choose("What kinds of goods do Mata's artisans make?", found, "They work")
     assert not any(s.role == "list" for s in chosen)
+
+
+def test_a_why_question_prefers_the_sentence_that_gives_a_reason():
+    found = hits("Finding a middle ground is essential, many say. Finding a balance is essential for "
+                 "sustainable development.")
+    cands = evidence.candidates(found)
+    cos = np.array([0.5, 0.85], np.float32)
+
+    def best(question):
+        chosen = evidence.select(question, cands, cos, {}).sentences
+        return next(s for s in chosen if s.role == "match").text
+
+    assert best("Why is finding a middle ground essential?").startswith("Finding a balance")
+    assert best("Is finding a middle ground essential?").startswith("Finding a middle ground")
