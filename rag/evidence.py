@@ -107,8 +107,7 @@ class Selection:
     overlap: np.ndarray  # per candidate: IDF-weighted share of the question's words it holds
     weights: dict[str, float]  # the question's stemmed words and their IDF
     tokens: list[set[str]]  # per candidate: its stemmed words (with its subject's, see with_context)
-    best_cos: float  # cosine of the question and the best sentence
-    unknown: float  # IDF-weighted share of the question's words found nowhere in the corpus
+    best_cos: float  # the highest cosine of the question and an evidence sentence
 
 
 
@@ -272,11 +271,11 @@ def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str
     scores = score(cos, shares, np.array([c.passage for c in cands]))
     if _WHY.search(question):  # the answer to "why" is the sentence that gives a reason
         scores = scores + WHY_BONUS * np.array([bool(_REASON.search(c.text)) for c in cands])
-    total = sum(wanted.values())
-    unknown = sum(w for t, w in wanted.items() if t not in idf) / total if total else 0.0
-    best_cos = float(cos[int(np.argmax(scores))]) if cands else 0.0
-    return Selection(choose(question, cands, scores, question_tokens, tokens, idf), cos, shares, wanted, tokens,
-                     best_cos, unknown)
+    chosen = choose(question, cands, scores, question_tokens, tokens, idf)
+    where = {(c.passage, c.start): i for i, c in enumerate(cands)}
+    # the evidence's closest sentence: a sentence that says "It ..." embeds without its subject
+    best_cos = max((float(cos[where[s.passage, s.start]]) for s in chosen), default=0.0)
+    return Selection(chosen, cos, shares, wanted, tokens, best_cos)
 
 
 def idf_table(bm25) -> dict[str, float]:

@@ -105,12 +105,28 @@ def main_fit() -> None:
           f"near-topic {int(rules[kinds == 'near-topic'].sum())}/8")
     print("min_confidence | SQuAD train: answerable refused, unanswerable refused, accuracy of a quote | "
           "seeds: answerable refused, near-topic refused, off-topic refused")
+    labelled(w, b, mean, std)
     for t in np.arange(0.1, 0.71, 0.025):
         refused = rules | (conf < t)
         right = np.where(ans, ~refused & (y == 1), refused)
         print(f"{t:14.3f} | {np.mean(refused[sq & ans]):.3f} {np.mean(refused[sq & ~ans]):.3f} "
               f"{np.mean(right[sq]):.3f} | {int(refused[sd & ans].sum())}/{int((sd & ans).sum())} "
               f"{int(refused[kinds == 'near-topic'].sum())}/8 {int(refused[kinds == 'off-topic'].sum())}/4")
+
+
+def labelled(w, b, mean, std) -> None:
+    """The 24 on-/off-topic seed questions of tools/abstain_questions.jsonl (development data,
+    not fitted on): their confidence under the new constants, for choosing the threshold."""
+    pipe = Pipeline(Config(), log=quiet)
+    print("tools/abstain_questions.jsonl (not fitted on): confidence, ! = refused by a rule")
+    for line in open(Path(__file__).with_name("abstain_questions.jsonl"), encoding="utf-8"):
+        row = __import__("json").loads(line)
+        a = pipe.evidence(row["q"]).assessment
+        x = (np.array([getattr(a, f) for f in abstain.FEATURES]) - mean) / std
+        conf = 1 / (1 + np.exp(-(x @ w + b)))
+        rule = a.names_missing >= abstain.NAMES_MISSING or a.type_missing or len(a.missing) == len(
+            abstain.terms(row["q"]))
+        print(f"  {'on ' if row['on_topic'] else 'off'} {conf:.3f}{'!' if rule else ' '} {row['q']}")
 
 
 def main_seeds() -> None:
