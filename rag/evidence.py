@@ -102,13 +102,11 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Selection:
-    sentences: tuple[Sentence, ...]  # the evidence, the best match first (see choose)
+    sentences: tuple[Sentence, ...]  # the evidence: the best match's document first, in reading order
     cos: np.ndarray  # per candidate: cosine with the question
     overlap: np.ndarray  # per candidate: IDF-weighted share of the question's words it holds
     weights: dict[str, float]  # the question's stemmed words and their IDF
-    tokens: list[set[str]]  # per candidate: its stemmed words (with its subject's, see with_context)
     best_cos: float  # the highest cosine of the question and an evidence sentence
-
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -136,7 +134,7 @@ def _heading(text: str, s: int, e: int) -> bool:
     captions something; a dated line ("January 30th, 2024") still counts as a statement."""
     alone = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
     return (alone and len(text[s:e].split()) < HEADING_WORDS and not re.search(r"[.!?:;\"”]$", text[s:e])
-            and not re.search(r"\b(1[5-9]|20)\d\d\b", text[s:e]))
+            and not DATE.search(text[s:e]))
 
 
 def with_context(cands: list[Candidate], tokens: list[set[str]]) -> list[set[str]]:
@@ -275,7 +273,7 @@ def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str
     where = {(c.passage, c.start): i for i, c in enumerate(cands)}
     # the evidence's closest sentence: a sentence that says "It ..." embeds without its subject
     best_cos = max((float(cos[where[s.passage, s.start]]) for s in chosen), default=0.0)
-    return Selection(chosen, cos, shares, wanted, tokens, best_cos)
+    return Selection(chosen, cos, shares, wanted, best_cos)
 
 
 def idf_table(bm25) -> dict[str, float]:
