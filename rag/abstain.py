@@ -55,7 +55,7 @@ from .asks import asked_type, conflicts, holds_type
 from .config import Config
 from .evidence import Selection
 from .lexical import stems
-from .text import names, numbers, terms
+from .text import STOPWORDS, names, numbers, stem, terms
 from .types import Hit
 
 # Fitted by tools/calibrate_abstain.py on standardised features (mean, std, weight each).
@@ -78,7 +78,7 @@ class Assessment:
     type_missing: float  # 1: the question asks for a number, date or person the evidence does not hold
     negation: float  # 1: the question says "not", "never", "no" ... and the evidence does not
     document_missing: float  # IDF-weighted share of the question's words absent from the evidence's documents
-    missing: tuple[str, ...]  # question terms no retrieved passage contains (said in the refusal)
+    missing: tuple[str, ...]  # the question's words that no retrieved passage contains (said in the refusal)
     confidence: float  # calibrated chance that the evidence answers the question
     answerable: bool
 
@@ -126,10 +126,12 @@ def assess(question: str, hits: list[Hit], selection: Selection, config: Config)
     confidence = 1 / (1 + math.exp(-z))
     wanted = terms(question)
     found = set().union(*(terms(h.chunk.text) | terms(h.title) for h in hits)) if hits else set()
-    missing = tuple(sorted(wanted - found))
+    absent = wanted - found  # stems ("distribut"); the refusal names the question's own words
+    missing = tuple(sorted({w for w in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", question.lower())
+                            if w not in STOPWORDS and len(w) > 1 and stem(w) in absent}))
     # a question whose names the evidence's documents lack, or whose kind of answer (a number, a
     # date, a person) the evidence does not state, is about something the documents do not say
-    answerable = (bool(selection.sentences) and len(missing) < len(wanted) and x[4] < NAMES_MISSING
+    answerable = (bool(selection.sentences) and len(absent) < len(wanted) and x[4] < NAMES_MISSING
                   and not x[5] and confidence >= config.min_confidence)
     return Assessment(*x, missing, confidence, answerable)
 

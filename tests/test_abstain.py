@@ -52,6 +52,12 @@ def test_a_question_whose_names_the_evidence_lacks_is_refused():
     assert a.names_missing == 1 and not a.answerable
 
 
+def test_the_refusal_names_the_questions_own_words():
+    a = judge("How are routers distributed across offices?", "Local farms sell food at weekly markets.", 0.1)
+    assert not a.answerable and "distributed" in a.missing and "routers" in a.missing
+    assert "distributed" in refusal(a) and "distribut," not in refusal(a)
+
+
 def test_no_hits_abstain():
     sel = evidence.select("Anything?", [], np.zeros(0, np.float32), {})
     assert not assess("Anything?", [], sel, Config()).answerable

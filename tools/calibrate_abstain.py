@@ -124,7 +124,7 @@ def labelled(w, b, mean, std) -> None:
         a = pipe.evidence(row["q"]).assessment
         x = (np.array([getattr(a, f) for f in abstain.FEATURES]) - mean) / std
         conf = 1 / (1 + np.exp(-(x @ w + b)))
-        rule = a.names_missing >= abstain.NAMES_MISSING or a.type_missing or len(a.missing) == len(
+        rule = a.names_missing >= abstain.NAMES_MISSING or a.type_missing or len(a.missing) >= len(
             abstain.terms(row["q"]))
         print(f"  {'on ' if row['on_topic'] else 'off'} {conf:.3f}{'!' if rule else ' '} {row['q']}")
 
