@@ -82,10 +82,6 @@ class Assessment:
     confidence: float  # calibrated chance that the evidence answers the question
     answerable: bool
 
-    @property
-    def coverage(self) -> float:
-        return self.evidence_overlap
-
 
 def features(question: str, hits: list[Hit], selection: Selection) -> tuple[float, ...]:
     chosen = selection.sentences
