@@ -55,7 +55,7 @@ from .asks import asked_type, conflicts, holds_type
 from .config import Config
 from .evidence import Selection
 from .lexical import stems
-from .text import STOPWORDS, names, numbers, stem, terms
+from .text import names, numbers, stem, terms, words
 from .types import Hit
 
 # Fitted by tools/calibrate_abstain.py on standardised features (mean, std, weight each).
@@ -64,9 +64,11 @@ FEATURES = ("score", "sentence_score", "sentence_overlap", "evidence_overlap", "
 MEAN = (0.559, 0.631, 0.675, 0.738, 0.083, 0.058, 0.089, 0.233)
 STD = (0.12, 0.129, 0.232, 0.218, 0.229, 0.233, 0.284, 0.211)
 WEIGHTS = (-0.021, 0.647, 0.066, -0.057, -0.492, -0.376, -1.121, 0.051)
-_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
-NAMES_MISSING = 0.5  # refuse when this share of the question's names is absent (see tools/calibrate_abstain.py)
 BIAS = -0.364
+
+NAMES_MISSING = 0.5  # refuse when this share of the question's names is absent (see tools/calibrate_abstain.py)
+_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -107,8 +109,7 @@ def features(question: str, hits: list[Hit], selection: Selection) -> tuple[floa
     kind = asked_type(question)
     type_missing = float(not any(holds_type(kind, t, question) and not (kind and conflicts(question, t))
                                  for t in said))
-    said = " ".join(said)
-    negation = float(bool(_NEGATION.search(question)) and not _NEGATION.search(said))
+    negation = float(bool(_NEGATION.search(question)) and not any(_NEGATION.search(t) for t in said))
     document_tokens = set(stems([about])[0])
     document_missing = sum(w for t, w in weights.items() if t not in document_tokens) / total
     return (score, selection.best_cos, sentence_overlap, evidence_overlap, names_missing, type_missing, negation,
@@ -123,8 +124,7 @@ def assess(question: str, hits: list[Hit], selection: Selection, config: Config)
     wanted = terms(question)
     found = set().union(*(terms(h.chunk.text) | terms(h.title) for h in hits)) if hits else set()
     absent = wanted - found  # stems ("distribut"); the refusal names the question's own words
-    missing = tuple(sorted({w for w in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", question.lower())
-                            if w not in STOPWORDS and len(w) > 1 and stem(w) in absent}))
+    missing = tuple(sorted({w for w in words(question) if stem(w) in absent}))
     # a question whose names the evidence's documents lack, or whose kind of answer (a number, a
     # date, a person) the evidence does not state, is about something the documents do not say
     answerable = (bool(selection.sentences) and len(absent) < len(wanted) and x[4] < NAMES_MISSING

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunk import sentence_spans
+from .evidence import Sentence
 from .text import names, numbers, terms
 from .types import Citation, Hit, Removed, Statement
 
@@ -155,7 +156,7 @@ def joined(statements: list[Statement]) -> str:
     return " ".join(f"{s.text} [{s.n}]" for s in statements)
 
 
-def carries(statements: list[Statement], evidence: list, question: str) -> bool:
+def carries(statements: list[Statement], evidence: list[Sentence], question: str) -> bool:
     """Whether the generated `statements` say what the evidence says (module doc): they add to
     the question, and hold most of what the best sentence (with what completes it, when it
     only restates the question) and every listed item add to it."""
@@ -170,7 +171,7 @@ def carries(statements: list[Statement], evidence: list, question: str) -> bool:
     return all(len(n & said) >= CARRIES * len(n) for n in needed)
 
 
-def quote(evidence: list[tuple[int, object]], sources: list[Hit]) -> Checked:
+def quote(evidence: list[tuple[int, Sentence]], sources: list[Hit]) -> Checked:
     """The evidence sentences verbatim, each with the number of its passage in `sources`."""
     statements, spans = [], {}
     if len(evidence) > 1 and evidence[-1][1].text.rstrip().endswith(":"):
@@ -182,7 +183,7 @@ def quote(evidence: list[tuple[int, object]], sources: list[Hit]) -> Checked:
     return Checked(joined(statements), citations, [], statements)
 
 
-def settle(checked: Checked, evidence: list[tuple[int, object]], sources: list[Hit], question: str) -> Checked:
+def settle(checked: Checked, evidence: list[tuple[int, Sentence]], sources: list[Hit], question: str) -> Checked:
     """The generated answer when it passed the check and carries the evidence; else the
     evidence quoted (what the generator wrote and lost stays in `dropped`)."""
     if carries(checked.statements, [e for _, e in evidence], question):

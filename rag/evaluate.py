@@ -148,10 +148,9 @@ _MARKERS = re.compile(r"\s*\[\d+\]")
 def _answered(pipe, question: str) -> tuple[object, str, float]:
     """The product's answer, the evidence it chose (joined) and the seconds the answer took."""
     t = time.perf_counter()
-    a = pipe.answer(question)
+    *pieces, a = pipe.stream(question)
     seconds = time.perf_counter() - t
-    said = " ".join(s.text for s in pipe.evidence(question).selection.sentences)
-    return a, said, seconds
+    return a, " ".join(pieces[0].evidence), seconds
 
 
 def eval_seeds(data: Path, limit: int | None = None, config: Config | None = None, log=print,

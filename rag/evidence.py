@@ -5,11 +5,11 @@ scored against the question (0.5 MiniLM cosine + 0.5 IDF-weighted share of the q
 stemmed words, less 0.05 per passage rank) and the evidence is built around the best one:
 
 - its neighbour, when the best sentence does not finish the thought: it ends on a colon,
-  it says little beyond the question, or the next sentence carries it on ("It", "They",
-  "These", "Still others", "And ..."), and the sentence before it when the best one starts
-  with a pronoun whose subject is there (such a sentence is also matched with that subject);
+  it says little beyond the question, or the next sentence carries it on ("Still others",
+  "What remains", "So ..."), and the sentence before it when the best one starts with a
+  pronoun whose subject is there (such a sentence is also matched with that subject);
 - for a list question ("what kinds", "which ...s", "in what forms"), the following
-  sentences that continue the enumeration;
+  sentences that continue the enumeration, unless the best one holds the list already;
 - the runner-up sentence, when it is in the same document or scores 0.8 of the best;
 - for a question with two parts or two subjects ("..., and what ...", "each", "both"), the
   best sentence of another document, else the best one for what the evidence still lacks;
@@ -172,8 +172,8 @@ def has_two_parts(question: str) -> bool:
     return bool(_TWO_PARTS.search(question))
 
 
-def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_tokens: list[str],
-           cand_tokens: list[set[str]], idf: dict[str, float]) -> tuple[Sentence, ...]:
+def choose(question: str, cands: list[Candidate], scores: np.ndarray, wanted: dict[str, float],
+           cand_tokens: list[set[str]]) -> tuple[Sentence, ...]:
     """The evidence for `question`: the best sentence and what completes it (module doc).
     Overlapping passages repeat sentences: each is taken once, and its neighbour is looked
     for in every passage that holds it."""
@@ -186,7 +186,6 @@ def choose(question: str, cands: list[Candidate], scores: np.ndarray, question_t
     for i, c in enumerate(cands):
         same.setdefault(_key(c.text), []).append(i)
     picked: dict[str, tuple[int, str]] = {}  # text key -> (candidate, role)
-    wanted = weights(question_tokens, idf)
     asked = terms(question)
 
     def overlaps(i: int) -> bool:  # overlapping passages cut fragments differently: same words, other ends
@@ -262,14 +261,13 @@ def _key(text: str) -> str:
 
 def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float]) -> Selection:
     """Score every candidate against the question and choose the evidence."""
-    question_tokens = lexical.stems([question])[0]
+    wanted = weights(lexical.stems([question])[0], idf)
     tokens = with_context(cands, [set(t) for t in lexical.stems([c.text for c in cands])]) if cands else []
-    wanted = weights(question_tokens, idf)
     shares = np.array([overlap(wanted, t) for t in tokens], np.float32)
     scores = score(cos, shares, np.array([c.passage for c in cands]))
     if _WHY.search(question):  # the answer to "why" is the sentence that gives a reason
         scores = scores + WHY_BONUS * np.array([bool(_REASON.search(c.text)) for c in cands])
-    chosen = choose(question, cands, scores, question_tokens, tokens, idf)
+    chosen = choose(question, cands, scores, wanted, tokens)
     where = {(c.passage, c.start): i for i, c in enumerate(cands)}
     # the evidence's closest sentence: a sentence that says "It ..." embeds without its subject
     best_cos = max((float(cos[where[s.passage, s.start]]) for s in chosen), default=0.0)

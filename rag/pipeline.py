@@ -87,7 +87,16 @@ class Found:
     @property
     def sources(self) -> list[Hit]:
         """The passages the evidence comes from, in the evidence's order: what the generator reads."""
-        return [self.hits[p - 1] for p in dict.fromkeys(s.passage for s in self.selection.sentences)]
+        return [self.hits[p - 1] for p in self._passages]
+
+    @property
+    def numbered(self) -> list[tuple[int, evidence.Sentence]]:
+        """Each evidence sentence with the number of its passage among `sources`, its [n]."""
+        return [(self._passages.index(s.passage) + 1, s) for s in self.selection.sentences]
+
+    @property
+    def _passages(self) -> list[int]:
+        return list(dict.fromkeys(s.passage for s in self.selection.sentences))
 
 
 def closest(hits: list[Hit]) -> list[Citation]:
@@ -213,15 +222,14 @@ class Pipeline:
         shown = list(dict.fromkeys(found.hits[: self.config.top_k] + sources))
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = "(Your question was shortened to fit the model.) " if truncated else ""
-        yield Retrieved(shown, judged.confidence, judged.answerable)
+        yield Retrieved(shown, judged.confidence, judged.answerable, tuple(s.text for s in found.selection.sentences))
         if not judged.answerable:
             text = notice + abstain.refusal(judged)
             yield text
             yield Answer(text, closest(found.hits[: self.config.top_k]), True,
                          {**timings, "total": time.perf_counter() - t0}, shown, confidence=judged.confidence)
             return
-        number = {id(h): n for n, h in enumerate(sources, 1)}
-        chosen = [(number[id(found.hits[s.passage - 1])], s) for s in found.selection.sentences]
+        chosen = found.numbered
         t2 = time.perf_counter()
         raw = ""
         for piece in self.generator.stream(prompt(question, [(n, s.text) for n, s in chosen]),

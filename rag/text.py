@@ -33,9 +33,14 @@ def stem(word: str) -> str:
     return word
 
 
+def words(text: str) -> list[str]:
+    """Content words of `text`, lower case, stopwords left out, in order."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
 def terms(text: str) -> set[str]:
-    """Stemmed content words of `text`, lower case, stopwords left out."""
-    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+    """Stemmed content words of `text`."""
+    return {stem(w) for w in words(text)}
 
 
 def numbers(text: str) -> set[str]:

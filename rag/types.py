@@ -56,6 +56,7 @@ class Retrieved:
     passages: list[Hit]
     confidence: float  # calibrated chance that they hold the answer (rag/abstain.py)
     answering: bool  # False: the answer will be a refusal
+    evidence: tuple[str, ...] = ()  # the sentences chosen to answer from (rag/evidence.py)
 
 
 @dataclass(frozen=True)

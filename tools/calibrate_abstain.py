@@ -15,6 +15,7 @@ standardised features of rag/abstain.py; the tool prints its 5-fold ROC AUC, the
 paste into rag/abstain.py, and for each threshold the share of each kind of question refused.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def labelled(w, b, mean, std) -> None:
     pipe = Pipeline(Config(), log=quiet)
     print("tools/abstain_questions.jsonl (not fitted on): confidence, ! = refused by a rule")
     for line in open(Path(__file__).with_name("abstain_questions.jsonl"), encoding="utf-8"):
-        row = __import__("json").loads(line)
+        row = json.loads(line)
         a = pipe.evidence(row["q"]).assessment
         x = (np.array([getattr(a, f) for f in abstain.FEATURES]) - mean) / std
         conf = 1 / (1 + np.exp(-(x @ w + b)))
