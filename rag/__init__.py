@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 
 from .errors import BadIndexError, IndexWriteError, ModelError, QuestionError, RagError
-from .types import Answer, Citation, Retrieved, Statement
+from .types import Answer, Citation, Progress, Retrieved, Statement
 
-__all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "Answer", "Citation",
-           "Statement", "Retrieved", "RagError", "QuestionError", "BadIndexError", "IndexWriteError", "ModelError"]
+__all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "count_tokens", "Answer",
+           "Citation", "Statement", "Retrieved", "Progress", "RagError", "QuestionError", "BadIndexError",
+           "IndexWriteError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()
@@ -47,11 +48,12 @@ def stream_answer(question: str,
     return _default().stream(question, history)
 
 
-def add_documents(paths: list, names: list[str] | None = None):
+def add_documents(paths: list, names: list[str] | None = None, progress=None):
     """Add files (.txt, .md, .html, .pdf) to your documents and index them; returns
     (added Documents, skipped files with the reason). `names`: the files' own names when
-    `paths` are temporary copies (uploads)."""
-    return _default().add(paths, names)
+    `paths` are temporary copies (uploads); `progress`: called with a `Progress` as the
+    new text is embedded."""
+    return _default().add(paths, names, progress)
 
 
 def remove_document(doc_id: str) -> bool:
@@ -62,3 +64,8 @@ def remove_document(doc_id: str) -> bool:
 def documents() -> list[tuple[str, str, int, bool]]:
     """(doc_id, title, chunk count, added by you) for every indexed document."""
     return _default().catalogue()
+
+
+def count_tokens(text: str) -> int:
+    """How many tokens `text` is for the generator (what an API's `usage` counts)."""
+    return _default().count_tokens(text)

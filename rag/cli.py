@@ -28,17 +28,19 @@ def _pipeline(folder: str | None = None):
 
 
 def cmd_index(args) -> None:
+    from .index import terminal_bar
+
     p = _pipeline()
     if args.folder:  # add the folder's files to your documents (data/uploads/), then index
         folder = Path(args.folder)
         if not folder.is_dir():
             raise RagError(f"no such folder: {folder}")
-        added, skipped = p.add(sorted(f for f in folder.iterdir() if f.is_file()))
+        added, skipped = p.add(sorted(f for f in folder.iterdir() if f.is_file()), progress=terminal_bar())
         for d in added:
             print(f"added {d.id}: {d.title}", file=sys.stderr)
         for s in skipped:
             print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    index = p.index  # reads the folders, reports skipped files, builds or updates as needed
+    index = p.load_index(terminal_bar())  # reads the folders, reports skipped files, builds or updates as needed
     print(f"index ready: {len(index.chunks)} chunks from {len(index.manifest['documents'])} documents "
           f"in {p.config.index_dir}")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from . import retrieve
 from .config import Config
 from .embed import MiniLM
-from .index import ensure
+from .index import ensure, terminal_bar
 from .ingest import normalize
 from .metrics import evaluate, qa_metrics, seed_metrics, short_answer
 from .types import Document
@@ -97,7 +97,7 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
     config = _cached_config(config, data / "corpus.jsonl")
     seconds["read"] = time.perf_counter() - t
     t = time.perf_counter()
-    index = ensure(docs, embedder, config, log=log, progress=True)
+    index = ensure(docs, embedder, config, log=log, progress=terminal_bar())
     seconds["index"] = time.perf_counter() - t
 
     t = time.perf_counter()

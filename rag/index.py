@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from .chunk import chunk_document
 from .config import Config
 from .embed import Embedder
 from .errors import BadIndexError, IndexWriteError
-from .types import Chunk, Document
+from .types import Chunk, Document, Progress
 
 FORMAT = "rag-index v2"  # v2: BM25 model beside the vectors
 
@@ -101,30 +102,44 @@ def vector_index(vectors: np.ndarray, dim: int):
     return index
 
 
-def embed_all(texts: list[str], embedder: Embedder, batch: int, progress: bool = False) -> np.ndarray:
-    """Embed `texts` in blocks, shortest first (less padding per batch), with an optional
-    progress bar on the terminal; rows come back in the order of `texts`."""
+def embed_all(texts: list[str], embedder: Embedder, batch: int,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Embed `texts` in blocks, shortest first (less padding per batch), calling
+    `progress(rows)` with the rows of each block once it is embedded; rows come back in the
+    order of `texts`."""
     out = np.zeros((len(texts), embedder.dim), np.float32)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     block = batch * 16
-    bar = None
-    if progress and len(texts) > block:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(texts), unit="chunk", desc="embedding")
     for start in range(0, len(order), block):
         rows = order[start : start + block]
         out[rows] = embedder.encode([texts[i] for i in rows], batch_size=batch)
-        if bar is not None:
-            bar.update(len(rows))
-    if bar is not None:
-        bar.close()
+        if progress is not None:
+            progress(rows)
     return out
 
 
+def terminal_bar() -> Callable[[Progress], None]:
+    """A progress bar on stderr: chunks embedded, chunks per second, time left, documents done."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def show(p: Progress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=p.chunks_total, unit="chunk", desc="embedding", dynamic_ncols=True)
+        bar.set_postfix_str(f"documents {p.documents_done}/{p.documents_total}", refresh=False)
+        bar.update(p.chunks_done - bar.n)
+        if p.chunks_done >= p.chunks_total:
+            bar.close()
+
+    return show
+
+
 def build(docs: list[Document], embedder: Embedder, config: Config,
-          previous: Index | None = None, progress: bool = False) -> Index:
-    """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change."""
+          previous: Index | None = None, progress: Callable[[Progress], None] | None = None) -> Index:
+    """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change;
+    `progress` hears how many chunks and documents are done after each block embedded."""
     settings = _settings(embedder, config)
     reusable: dict[tuple[str, str], tuple[list[Chunk], np.ndarray]] = {}  # (id, sha256) -> chunks, vectors
     if previous is not None and all(previous.manifest.get(k) == settings[k] for k in VECTOR_SETTINGS):
@@ -138,7 +153,20 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
     plan = [reusable.get((d.id, d.sha256)) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
             for d in docs]
     texts = [c.text for cs, vecs in plan if vecs is None for c in cs]
-    embedded = embed_all(texts, embedder, config.embed_batch, progress)
+    owner = [d for d, (cs, vecs) in enumerate(plan) if vecs is None for _ in cs]  # text row -> document
+    left = [0 if vecs is not None else len(cs) for cs, vecs in plan]  # chunks still to embed, per document
+    done = 0
+
+    def embedded_rows(rows: list[int]) -> None:
+        nonlocal done
+        done += len(rows)
+        for r in rows:
+            left[owner[r]] -= 1
+        progress(Progress(done, len(texts), sum(n == 0 for n in left), len(plan)))
+
+    if progress is not None and texts:
+        progress(Progress(0, len(texts), sum(n == 0 for n in left), len(plan)))
+    embedded = embed_all(texts, embedder, config.embed_batch, embedded_rows if progress else None)
     chunks, blocks, used = [], [np.zeros((0, embedder.dim), np.float32)], 0
     for cs, vecs in plan:
         if vecs is None:
@@ -256,7 +284,8 @@ def is_current(index: Index, docs: list[Document]) -> bool:
     return have == {d.id: d.sha256 for d in docs}
 
 
-def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print, progress: bool = False) -> Index:
+def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print,
+           progress: Callable[[Progress], None] | None = None) -> Index:
     """Load the index for `docs`, rebuilding it first if the documents or settings changed."""
     folder = config.index_dir
     try:

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from .errors import QuestionError
 from .generate import Generator, SmolLM
 from .index import Index, ensure
 from .text import terms
-from .types import Answer, Citation, Document, Hit, Retrieved
+from .types import Answer, Citation, Document, Hit, Progress, Retrieved
 
 SYSTEM = ("Answer the question using only the numbered passages. Write two or three short "
           "sentences. After each sentence, cite the passage it comes from, like [1].")
@@ -122,6 +122,11 @@ class Pipeline:
     @property
     def index(self) -> Index:
         """The index of the documents folder, built or updated on first use."""
+        return self.load_index()
+
+    def load_index(self, progress: Callable[[Progress], None] | None = None) -> Index:
+        """The index, built or brought up to date first if needed; `progress` hears how far
+        a build is (rag/index.py)."""
         with self._lock:
             if self._index is None:
                 if self.documents is not None:
@@ -130,15 +135,16 @@ class Pipeline:
                     docs, skipped = library.documents(self.config)
                 for s in skipped:
                     self.log(f"skipped {s.path}: {s.reason}")
-                self._index = ensure(docs, self.embedder, self.config, log=self.log)
+                self._index = ensure(docs, self.embedder, self.config, log=self.log, progress=progress)
             return self._index
 
-    def add(self, paths: list, names: list[str] | None = None) -> tuple[list[Document], list]:
+    def add(self, paths: list, names: list[str] | None = None,
+            progress: Callable[[Progress], None] | None = None) -> tuple[list[Document], list]:
         """Add files to the user's documents (rag/library.py) and index them now; returns
         (added, skipped-with-reasons)."""
         added, skipped = library.add(paths, self.config, names)
         if added:
-            self.reindex()
+            self.reindex(progress)
         return added, skipped
 
     def remove(self, doc_id: str) -> bool:
@@ -148,11 +154,11 @@ class Pipeline:
             self.reindex()
         return removed
 
-    def reindex(self) -> Index:
+    def reindex(self, progress: Callable[[Progress], None] | None = None) -> Index:
         """Read the documents again and bring the index up to date (only new content is embedded)."""
         with self._lock:
             self._index = None
-        return self.index
+        return self.load_index(progress)
 
     def catalogue(self) -> list[tuple[str, str, int, bool]]:
         """(doc_id, title, chunks, uploaded) for every indexed document, seeds first."""
@@ -164,6 +170,12 @@ class Pipeline:
         return [(doc_id, index.titles.get(doc_id, doc_id), n,
                  Path(index.manifest["documents"][doc_id].get("path", "")).resolve().parent == uploads)
                 for doc_id, n in counts.items()]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the generator's vocabulary (a word count for a generator without one)."""
+        self.generator.load()
+        count = getattr(self.generator, "count_tokens", None)
+        return count(text) if count else len(text.split())
 
     def warm(self) -> None:
         """Load the index and both models now rather than on the first question."""

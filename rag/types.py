@@ -60,6 +60,16 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far an index build is: what a progress bar shows."""
+
+    chunks_done: int  # chunks embedded so far by this build
+    chunks_total: int  # chunks this build embeds (unchanged documents reuse their vectors)
+    documents_done: int  # documents whose chunks are all embedded (or reused)
+    documents_total: int
+
+
+@dataclass(frozen=True)
 class Removed:
     sentence: str  # a generated sentence left out of the answer
     reason: str  # why, in plain words: "states 1978, which no passage contains"

@@ -1,7 +1,8 @@
 import re
 
 from rag.types import Answer, Citation, Removed, Statement
-from ui.app import _pairs, render
+from ui.api import pairs as _pairs
+from ui.app import render
 
 
 def test_document_text_is_shown_as_text():

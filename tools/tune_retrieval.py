@@ -17,7 +17,7 @@ from rag import retrieve as rt
 from rag.config import Config
 from rag.embed import MiniLM
 from rag.evaluate import _cached_config, beir_documents, read_jsonl, read_qrels, split_files
-from rag.index import ensure
+from rag.index import ensure, terminal_bar
 from rag.metrics import evaluate
 
 POOL = 300
@@ -40,7 +40,7 @@ def main() -> None:
     docs = beir_documents(args.data / "corpus.jsonl")
     embedder = MiniLM()
     config = _cached_config(Config(), args.data / "corpus.jsonl")
-    index = ensure(docs, embedder, config, log=print, progress=True)
+    index = ensure(docs, embedder, config, log=print, progress=terminal_bar())
     ids = list(queries)
     vectors = embedder.encode([queries[q] for q in ids], batch_size=64)
     matrix = index.vectors.reconstruct_n(0, index.vectors.ntotal)

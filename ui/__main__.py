@@ -1,5 +1,5 @@
-"""`python -m ui`: start the web chat."""
+"""`python -m ui`: start the chat and the API (ui/server.py)."""
 
-from .app import main
+from .server import main
 
 main()

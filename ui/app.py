@@ -23,6 +23,8 @@ import gradio as gr  # noqa: E402
 
 import rag  # noqa: E402
 
+from .api import pairs  # noqa: E402
+
 log = logging.getLogger("rag.ui")
 READY = threading.Event()  # set once the index and models are loaded (warm_up)
 MAX_UPLOAD_MB = 10  # rag/library.py checks it again; this is what the page says and Gradio enforces
@@ -97,31 +99,13 @@ def render_found(found: rag.Retrieved, shown: str) -> str:
     return f"{head}\n\n**Reading {len(found.passages)} passages**\n{titles}"
 
 
-def _pairs(history: list) -> list[tuple[str, str]]:
-    """Gradio's openai-style history -> (question, answer) pairs."""
-    def text(content) -> str:
-        if isinstance(content, list):
-            return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-        return content if isinstance(content, str) else ""
-
-    pairs, question = [], None
-    for m in history or []:
-        role, content = m.get("role"), text(m.get("content"))
-        if role == "user":
-            question = content
-        elif role == "assistant" and question is not None:
-            pairs.append((question, content))
-            question = None
-    return pairs
-
-
 def chat(message: str, history: list):
     """Stream the answer, then show the checked one with its sources."""
     shown, found = "", None
     if not READY.is_set():
         yield "*Loading the documents and models (only after the server starts, about 10 s)…*"
     try:
-        for piece in rag.stream_answer(message, _pairs(history)):
+        for piece in rag.stream_answer(message, pairs(history)):
             if isinstance(piece, rag.Retrieved):
                 found = piece
                 if piece.answering:
@@ -144,11 +128,18 @@ def catalogue() -> tuple[list[list], gr.Dropdown]:
     return rows, gr.Dropdown(choices=[r[1] for r in rows if r[3] == "yours"], value=None)
 
 
-def upload(paths: list[str] | None):
-    """Index uploaded files; report what was added and what was refused, and why."""
+def upload(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio's way to ask for a bar
+    """Index uploaded files, with a progress bar; report what was added and what was refused, and why."""
     lines = []
+
+    def show(p: rag.Progress) -> None:
+        progress(p.chunks_done / max(p.chunks_total, 1),
+                 desc=f"Embedding: {p.chunks_done}/{p.chunks_total} passages, "
+                      f"{p.documents_done}/{p.documents_total} documents")
+
     try:
-        added, skipped = rag.add_documents(paths or [], [os.path.basename(p) for p in paths or []])
+        progress(0, desc="Reading the files…")
+        added, skipped = rag.add_documents(paths or [], [os.path.basename(p) for p in paths or []], show)
         lines += [f"✅ added **{escape(d.title)}** (`{d.id}`)" for d in added]
         lines += [f"⚠️ {escape(os.path.basename(s.path))}: {escape(s.reason)}" for s in skipped]
     except Exception as e:  # keep serving
@@ -203,17 +194,3 @@ def warm_up() -> None:
             READY.set()
 
     threading.Thread(target=run, daemon=True).start()
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.INFO)
-    host = os.environ.get("RAG_HOST", "127.0.0.1")
-    port = int(os.environ.get("RAG_PORT", "7860"))
-    queue = int(os.environ.get("RAG_QUEUE_SIZE", "32"))  # beyond it Gradio answers "Queue is full, try again"
-    warm_up()
-    build().queue(max_size=queue).launch(server_name=host, server_port=port, share=False, show_error=False,
-                                      max_file_size=f"{MAX_UPLOAD_MB}mb")
-
-
-if __name__ == "__main__":
-    main()
