@@ -31,9 +31,11 @@ import weakref
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
 import rag
 
@@ -302,12 +304,24 @@ async def documents() -> dict:
 async def add_documents(request: Request):
     """Multipart upload; each file is checked as the chat's sidebar checks it (type, size, content)."""
     try:
-        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES, max_part_size=1_000_000)
-    except Exception as e:  # a broken or oversized multipart body
-        return ApiError(400, f"expected a multipart/form-data body with `file` fields ({e})", "file").response()
-    files = [v for v in form.values() if hasattr(v, "filename") and hasattr(v, "read")]
-    if not files:
-        return ApiError(400, "no files: send them as multipart/form-data fields named `file`", "file").response()
+        async with request.form(max_files=MAX_FILES, max_fields=MAX_FILES, max_part_size=1_000_000) as form:
+            files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+            if not files:
+                return ApiError(400, "no files: send them as multipart/form-data fields named `file`",
+                                "file").response()
+            added, skipped = await _store(files)
+    except (MultiPartException, HTTPException) as e:  # a broken multipart body, too many files
+        detail = getattr(e, "message", None) or getattr(e, "detail", "")
+        return ApiError(400, f"expected a multipart/form-data body with `file` fields ({detail})", "file").response()
+    chunks = {doc_id: n for doc_id, _, n, _ in await run_in_threadpool(rag.documents)} if added else {}
+    return JSONResponse({"object": "list",
+                         "added": [_document(d.id, d.title, chunks.get(d.id, 0), True) for d in added],
+                         "skipped": [{"name": os.path.basename(str(s.path)), "reason": s.reason} for s in skipped]},
+                        201 if added else 200)
+
+
+async def _store(files: list[UploadFile]):
+    """Copy the uploads to temporary files and hand them to rag, under the names they were sent with."""
     with tempfile.TemporaryDirectory(prefix="rag-upload-") as tmp:
         paths, names = [], []
         for i, f in enumerate(files):
@@ -317,12 +331,7 @@ async def add_documents(request: Request):
                     out.write(block)
             paths.append(path)
             names.append(os.path.basename(f.filename or f"upload-{i}.txt"))
-        added, skipped = await run_in_threadpool(rag.add_documents, paths, names)
-    chunks = {doc_id: n for doc_id, _, n, _ in await run_in_threadpool(rag.documents)} if added else {}
-    return JSONResponse({"object": "list",
-                         "added": [_document(d.id, d.title, chunks.get(d.id, 0), True) for d in added],
-                         "skipped": [{"name": os.path.basename(str(s.path)), "reason": s.reason} for s in skipped]},
-                        201 if added else 200)
+        return await run_in_threadpool(rag.add_documents, paths, names)
 
 
 @router.delete("/documents/{doc_id}")
