@@ -35,12 +35,13 @@ serve: index
 test: install browser
 	$(PY) -m pytest
 
-# the browser tests drive Debian's chromium: Playwright's own browser download is unreachable
+# the browser tests drive Debian's chromium (Playwright's own browser download is unreachable);
+# the API tests call curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-browser: /usr/bin/chromium
-/usr/bin/chromium:
+browser: /usr/bin/chromium /usr/bin/curl
+/usr/bin/chromium /usr/bin/curl:
 	$(SUDO) apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium curl
 
 # retrieval quality on BEIR SciFact (shared/ beside the repo); the first run embeds ~15k chunks (~8 min)
 SCIFACT ?= ../shared/eval/scifact
