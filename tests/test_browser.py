@@ -1,7 +1,7 @@
 """The chat in a real headless browser: Debian's chromium driven by Playwright.
 
-Starts `python -m ui` on a free loopback port with its own index and uploads folders (under
-pytest's tmp_path), asks a question, waits for the streamed answer, follows a citation
+Starts `python -m ui` on a free loopback port with a key and its own index and uploads folders
+(under pytest's tmp_path), logs in with the key, asks a question, waits for the streamed answer, follows a citation
 marker to its source, uploads a document and asks about it, and asks an off-topic question.
 Screenshots go to tests/artifacts/ (git-ignored).
 """
@@ -22,17 +22,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
+KEY = "browser-test-key-0123456789"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """Shared on the network as a user would share it: with a key, so the page asks for it."""
     tmp = tmp_path_factory.mktemp("ui")
-    with chat_server(tmp) as (url, _):
+    with chat_server(tmp, RAG_API_KEY=KEY) as (url, _):
         yield url, tmp
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -40,11 +42,23 @@ def page(server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(server[0])
-        page.get_by_role("textbox").first.wait_for(timeout=60_000)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_chat(browser, url: str, width: int, height: int, key: str = KEY):
+    """A new browser window of that size, logged in with `key`, showing the chat."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.goto(url)
+    page.get_by_label("Key").fill(key)  # the page asks for the key first
+    page.get_by_role("button", name="Open the chat").click()
+    page.get_by_role("textbox").first.wait_for(timeout=60_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    return open_chat(browser, server[0], 1280, 800)
 
 
 def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
@@ -108,14 +122,21 @@ def test_off_topic_question_is_refused_with_the_closest_passages(page):
 
 def test_uploaded_document_is_searchable(page, server, tmp_path):
     doc = tmp_path / "repair-cafes.md"
+    log = "\n\n".join(f"Repair log entry {i}: a {kind} came in on week {i % 52 + 1} with a {fault}; "
+                       f"volunteer number {i * 7 % 97} replaced the {part} and tested it for {i % 9 + 2} minutes."
+                       for i, (kind, fault, part) in enumerate(
+                           [("kettle", "loose wire", "switch"), ("radio", "dead speaker", "cone"),
+                            ("lamp", "cracked socket", "socket"), ("fan", "bent blade", "blade")] * 60))
     doc.write_text("# Repair Cafes In Lisbon\n\nThe Lisbon repair cafe network fixes broken toasters for free "
-                   "every Saturday. Volunteers from the Alfama district run the Lisbon repair cafes.")
+                   "every Saturday. Volunteers from the Alfama district run the Lisbon repair cafes.\n\n" + log)
     page.get_by_role("button", name="Toggle Sidebar").click()  # the Documents sidebar
     page.get_by_text("Documents", exact=True).first.wait_for()
     page.locator("input[type='file']").first.set_input_files(str(doc))
-    page.locator("#upload-status").get_by_text("added").wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"Embedding: \d+/\d+ passages")).first.wait_for(timeout=60_000)  # its progress bar
+    page.screenshot(path=str(ARTIFACTS / "4-upload-progress.png"))
+    page.locator("#upload-status").get_by_text("Added").wait_for(timeout=120_000)
     assert "Repair Cafes In Lisbon" in page.locator("#documents").inner_text()  # listed with its chunks
-    page.screenshot(path=str(ARTIFACTS / "4-uploaded.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "4-uploaded.png"))
     text, _, _ = ask(page, "What does the Lisbon repair cafe network fix?")
     assert "toaster" in text.lower() and "repair-cafes-" in text
     page.screenshot(path=str(ARTIFACTS / "5-answer-from-upload.png"), full_page=True)
@@ -139,3 +160,45 @@ def test_bad_uploads_get_readable_messages_and_the_chat_keeps_serving(page, tmp_
     page.screenshot(path=str(ARTIFACTS / "6-bad-uploads.png"), full_page=True)
     text, _, _ = ask(page, "What is SoULS?")  # still serving
     assert "Sources" in text
+
+
+def test_the_page_asks_for_the_key_and_refuses_a_wrong_one(browser, server):
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(server[0])
+    assert page.url.endswith("/login")
+    page.get_by_label("Key").fill("not-the-key")
+    page.get_by_role("button", name="Open the chat").click()
+    expect(page.get_by_text("That is not the key.")).to_be_visible(timeout=10_000)
+    assert page.get_by_role("textbox", name="Type a message...").count() == 0
+    page.context.close()
+
+
+def sidebar(view, open_: bool) -> None:
+    """Open or close the Documents sidebar (closed, it sits off screen to the right)."""
+    width = view.viewport_size["width"]
+    box = view.locator("#documents").bounding_box()
+    if (box is not None and box["x"] < width) != open_:
+        view.get_by_role("button", name="Toggle Sidebar").click()
+        view.wait_for_timeout(600)  # its slide
+
+
+@pytest.mark.parametrize("width, height, name", [(1280, 800, "laptop"), (390, 844, "phone")])
+def test_the_chat_fills_the_window_and_the_documents_are_readable(browser, server, page, width, height, name):
+    view = page if width == 1280 else open_chat(browser, server[0], width, height)
+    if view is not page:
+        ask(view, "What is SoULS?")
+    sidebar(view, False)
+    conversation = view.locator("#conversation").bounding_box()
+    assert conversation["height"] >= 0.55 * height, conversation  # not a short box inside the page
+    box = view.get_by_role("textbox").first.bounding_box()
+    assert box["y"] + box["height"] <= height  # the question box stays on screen
+    view.screenshot(path=str(ARTIFACTS / f"8-chat-{name}.png"))
+    sidebar(view, True)
+    docs = view.locator("#documents")
+    expect(docs.get_by_text("Globalization vs Localization: Finding the Balance")).to_be_in_viewport()
+    for title in docs.locator("strong").all():  # every title whole on the screen, none cut off at the side
+        b = title.bounding_box()
+        assert b["x"] >= 0 and b["x"] + b["width"] <= width + 1, b
+    assert docs.get_by_text(re.compile(r"\d+ passages · seed")).count() == 5
+    view.screenshot(path=str(ARTIFACTS / f"9-documents-{name}.png"))
+    sidebar(view, False)

@@ -122,10 +122,14 @@ def chat(message: str, history: list):
         yield f"⚠️ Something went wrong while answering ({type(e).__name__}). Please try again."
 
 
-def catalogue() -> tuple[list[list], gr.Dropdown]:
-    """The documents table and the choices of the remove menu (your documents only)."""
-    rows = [[title, doc_id, n, "yours" if mine else "seed"] for doc_id, title, n, mine in rag.documents()]
-    return rows, gr.Dropdown(choices=[r[1] for r in rows if r[3] == "yours"], value=None)
+def catalogue() -> tuple[str, gr.Dropdown]:
+    """The documents as a list (title, then id, passages and whose it is: readable in a narrow
+    sidebar) and the choices of the remove menu (your documents only)."""
+    docs = rag.documents()
+    lines = [f"**{escape(title)}**  \n<sub>`{doc_id}` · {n} passage{'s' * (n != 1)} · "
+             f"{'yours' if mine else 'seed'}</sub>\n" for doc_id, title, n, mine in docs]
+    mine = [(f"{title} ({doc_id})", doc_id) for doc_id, title, _, yours in docs if yours]
+    return "\n".join(lines) or "No documents yet.", gr.Dropdown(choices=mine, value=None)
 
 
 def upload(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio's way to ask for a bar
@@ -140,11 +144,11 @@ def upload(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gra
     try:
         progress(0, desc="Reading the files…")
         added, skipped = rag.add_documents(paths or [], [os.path.basename(p) for p in paths or []], show)
-        lines += [f"✅ added **{escape(d.title)}** (`{d.id}`)" for d in added]
-        lines += [f"⚠️ {escape(os.path.basename(s.path))}: {escape(s.reason)}" for s in skipped]
+        lines += [f"**Added** {escape(d.title)} (`{d.id}`)" for d in added]
+        lines += [f"**Not added** {escape(os.path.basename(s.path))}: {escape(s.reason)}" for s in skipped]
     except Exception as e:  # keep serving
         log.exception("upload failed")
-        lines.append(f"⚠️ The upload failed ({type(e).__name__}); nothing was changed.")
+        lines.append(f"**The upload failed** ({type(e).__name__}); nothing was changed.")
     return ("\n\n".join(lines) or "Nothing to add."), *catalogue(), None
 
 
@@ -156,19 +160,19 @@ def remove(doc_id: str | None):
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(title="Ask the documents") as demo:
+    with gr.Blocks(title="Ask the documents", fill_height=True) as demo:
         with gr.Sidebar(position="right", open=False, label="Documents"):
             gr.Markdown("### Documents\nThe seed corpus, plus yours: `.txt`, `.md`, `.html` or `.pdf`, "
                         f"up to {MAX_UPLOAD_MB} MB each. Only new text is embedded.")
             files = gr.File(label="Add documents", file_count="multiple", type="filepath",
                             file_types=[".txt", ".md", ".html", ".htm", ".pdf"], elem_id="upload")
             status = gr.Markdown(elem_id="upload-status")
-            table = gr.Dataframe(headers=["title", "id", "chunks", "source"], interactive=False, wrap=True,
-                                 elem_id="documents")
+            table = gr.Markdown(elem_id="documents")
             which = gr.Dropdown(label="Remove one of your documents", choices=[], elem_id="remove-choice")
             drop = gr.Button("Remove", variant="secondary", elem_id="remove")
         gr.ChatInterface(
             chat,
+            chatbot=gr.Chatbot(elem_id="conversation", show_label=False, scale=1),
             api_name="chat",
             title="Globalization vs localization: ask the documents",
             description="Answers come only from the documents, with each sentence tied to the passage "
@@ -177,7 +181,8 @@ def build() -> gr.Blocks:
             cache_examples=False,
             concurrency_limit=1,
         )
-        files.upload(upload, files, [status, table, which, files], api_name="upload", concurrency_limit=1)
+        files.upload(upload, files, [status, table, which, files], api_name="upload", concurrency_limit=1,
+                     show_progress_on=[table])  # the bar over the list that is being updated
         drop.click(remove, which, [status, table, which], api_name="remove", concurrency_limit=1)
         demo.load(catalogue, None, [table, which], api_name=False)
     return demo

@@ -214,7 +214,7 @@ def main() -> None:
     print(f"Chat: http://{host}:{port}/   API: http://{host}:{port}/v1" + ("   (key required)" if key else ""),
           flush=True)
     uvicorn.run(create_app(key, queue), host=host, port=port, log_level="warning", timeout_keep_alive=5,
-                limit_concurrency=MAX_CONNECTIONS)
+                limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=3)
 
 
 if __name__ == "__main__":
