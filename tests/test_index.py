@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -147,3 +148,16 @@ def test_large_corpora_get_hnsw_with_recall_near_exact():
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got, strict=True)])
     assert recall >= 0.98
     assert np.allclose(approx.reconstruct_batch(np.array([0, 5])), x[[0, 5]])  # rows stay fetchable
+
+
+def test_a_build_reports_its_progress_by_chunks_and_documents(config):
+    docs, _ = load_folder(config.docs_dir)
+    seen = []
+    first = ix.build(docs, FakeEmbedder(), config, progress=seen.append)
+    assert seen[0].chunks_done == 0 and seen[-1].chunks_done == seen[-1].chunks_total == len(first.chunks)
+    assert [p.chunks_done for p in seen] == sorted(p.chunks_done for p in seen)
+    assert seen[-1].documents_done == seen[-1].documents_total == len(docs)
+    seen.clear()  # a rebuild with one document changed: the others count as done from the start
+    changed = [dataclasses.replace(docs[0], text=docs[0].text + " More words.", sha256="x"), *docs[1:]]
+    ix.build(changed, FakeEmbedder(), config, previous=first, progress=seen.append)
+    assert seen[0].documents_done == len(docs) - 1 and seen[-1].chunks_total < len(first.chunks)

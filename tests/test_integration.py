@@ -191,6 +191,8 @@ def test_cli_index_folder_adds_its_files(tmp_path):
                          text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "added repair-" in out.stderr and "skipped broken.pdf" in out.stderr and "index ready" in out.stdout
+    bar = out.stderr.replace("\r", "\n").splitlines()  # the progress bar: chunks, rate, time left, documents
+    assert any(re.search(r"embedding: 100%.*\d+/\d+ \[.*<00:00, +[\d.]+chunk/s, documents 6/6\]", b) for b in bar), bar
     assert [p.name.startswith("repair-") for p in (tmp_path / "uploads").iterdir()] == [True]
 
 
