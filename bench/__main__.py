@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only indexing query generation serving]"""
+"""python -m bench [--quick] [--only indexing query generation serving api]"""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import platform
 import time
 from pathlib import Path
 
-from . import ROOT, generation, indexing, query, serving
+from . import ROOT, api, generation, indexing, query, serving
 
-SECTIONS = {"indexing": indexing, "query": query, "generation": generation, "serving": serving}
+SECTIONS = {"indexing": indexing, "query": query, "generation": generation, "serving": serving, "api": api}
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import compute
 from .errors import ModelError
 
 
@@ -75,11 +76,13 @@ class MiniLM:
         import torch
 
         model = self._model or self.load()
-        precision = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
-        with precision:
-            vectors = model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True,
-                convert_to_tensor=True, show_progress_bar=False,
-            )
-        vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)  # unit length in fp32
-        return vectors.numpy().reshape(len(texts), self.dim)
+
+        def encode() -> np.ndarray:
+            precision = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+            with precision:
+                vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                       convert_to_tensor=True, show_progress_bar=False)
+            vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)  # unit length in fp32
+            return vectors.numpy().reshape(len(texts), self.dim)
+
+        return compute.run(encode)  # on the model thread (rag/compute.py)

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from . import compute
 from .errors import ModelError
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -183,10 +184,30 @@ class SmolLM:
                     row[list(copying)] += self.copy_bias
             return int(row.argmax())
 
-        with self._run_lock, torch.inference_mode():
-            out = model(input_ids=ids, use_cache=True, logits_to_keep=1)  # only the last position's logits
-            cache, new, sent, accepted = out.past_key_values, [], "", []
-            token = choose(out.logits[0, -1], new)
+        def first():  # the prompt in one pass (only the last position's logits): the cache, the first token
+            with torch.inference_mode():
+                out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+                return out.past_key_values, choose(out.logits[0, -1], [])
+
+        def step(token: int, drafts: list[int], new: list[int]) -> list[int]:
+            # one forward pass checks the token and a guess at what follows it: the tokens that
+            # followed the same words in the prompt. Greedy choices are kept, so the text is the
+            # same as one token at a time; the guesses that match come for the price of one step.
+            with torch.inference_mode():
+                out = model(input_ids=torch.tensor([[token, *drafts]]), past_key_values=cache, use_cache=True)
+                chosen = [choose(out.logits[0, 0], new)]
+                for i, guess in enumerate(drafts):
+                    if chosen[-1] != guess or guess in eos:
+                        break
+                    chosen.append(choose(out.logits[0, i + 1], new + drafts[:i + 1]))
+                wrong = 1 + len(drafts) - len(chosen)  # positions whose input was a wrong guess
+                if wrong:
+                    cache.crop(-wrong)
+                return chosen
+
+        with self._run_lock:
+            cache, token = compute.run(first)
+            new, sent, accepted = [], "", []
             while token not in eos and len(new) < max_new_tokens:
                 new.append(token)
                 text = tok.decode(new, skip_special_tokens=True)
@@ -199,17 +220,5 @@ class SmolLM:
                 if accepted:
                     token = accepted.pop(0)
                     continue
-                # one forward pass checks the token and a guess at what follows it: the tokens that
-                # followed the same words in the prompt. Greedy choices are kept, so the text is the
-                # same as one token at a time; the guesses that match come for the price of one step.
                 drafts = draft(where, source + new, self.draft)[:max_new_tokens - len(new)]
-                out = model(input_ids=torch.tensor([[token, *drafts]]), past_key_values=cache, use_cache=True)
-                chosen = [choose(out.logits[0, 0], new)]
-                for i, guess in enumerate(drafts):
-                    if chosen[-1] != guess or guess in eos:
-                        break
-                    chosen.append(choose(out.logits[0, i + 1], new + drafts[:i + 1]))
-                wrong = 1 + len(drafts) - len(chosen)  # positions whose input was a wrong guess
-                if wrong:
-                    cache.crop(-wrong)
-                token, accepted = chosen[0], chosen[1:]
+                token, *accepted = compute.run(step, token, drafts, list(new))

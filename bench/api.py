@@ -1,0 +1,92 @@
+"""What the OpenAI-compatible API adds to an answer: the same question through `rag.stream_answer`
+and through POST /v1/chat/completions (streamed, over loopback HTTP), in one process.
+
+The server (ui/server.py's app under uvicorn) runs on a thread of this process, so both roads
+use the same loaded pipeline; every question is asked once on each road first (models, caches),
+then the roads alternate, question by question, swapping which goes first on each repeat.
+Overhead is the median over questions of (API total - direct total); first token is the
+median of (first `reasoning_content` event received - first generated piece yielded).
+The client parses every event in this same process, so the figures are if anything high.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from . import SEED_QUESTIONS, median
+from .serving import free_port
+
+
+def direct(question: str) -> tuple[float, float]:
+    """(seconds to the first generated piece, seconds to the Answer) through rag.stream_answer."""
+    import rag
+
+    t, first = time.perf_counter(), None
+    for piece in rag.stream_answer(question):
+        if first is None and isinstance(piece, str):
+            first = time.perf_counter() - t
+    return first, time.perf_counter() - t
+
+
+def over_api(http, question: str) -> tuple[float, float]:
+    """(seconds to the first draft token, seconds to `data: [DONE]`) through the streamed API."""
+    t, first = time.perf_counter(), None
+    body = {"model": "bench", "messages": [{"role": "user", "content": question}], "stream": True}
+    with http.stream("POST", "/v1/chat/completions", json=body) as r:
+        r.raise_for_status()
+        for line in r.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            delta = (json.loads(line[6:])["choices"] or [{}])[0].get("delta", {})
+            if first is None and (delta.get("reasoning_content") or delta.get("content")):
+                first = time.perf_counter() - t
+    return first, time.perf_counter() - t
+
+
+def run(args, shared: dict) -> dict:
+    import httpx
+    import uvicorn
+
+    from ui import server
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(server.create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    questions = SEED_QUESTIONS[: args.questions]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http:
+            for q in questions:  # warm: models, index, the sentence-embedding cache
+                direct(q), over_api(http, q)
+            extra, first_gap, totals = [], [], []
+            for rep in range(max(1, args.repeats)):
+                for q in questions:
+                    pair = [lambda q=q: direct(q), lambda q=q: over_api(http, q)]
+                    results = [None, None]
+                    for i in ([0, 1] if rep % 2 == 0 else [1, 0]):
+                        results[i] = pair[i]()
+                    (d_first, d_total), (a_first, a_total) = results
+                    extra.append(a_total - d_total)
+                    totals.append(d_total)
+                    if d_first is not None and a_first is not None:
+                        first_gap.append(a_first - d_first)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
+    return {"questions": len(questions), "repeats": max(1, args.repeats), "direct_total_median_s": median(totals),
+            "overhead_median_ms": 1000 * median(extra), "first_token_gap_median_ms": 1000 * median(first_gap),
+            "targets": {"overhead_median_ms": 50, "first_token_gap_median_ms": 100}}
+
+
+def table(r: dict) -> list[tuple[str, str, str]]:
+    return [
+        (f"API overhead, {r['questions']} seed questions x {r['repeats']} (streamed, loopback)",
+         f"{r['overhead_median_ms']:+.0f} ms median",
+         f"over rag.stream_answer's {r['direct_total_median_s']:.2f} s for the same questions; target <= 50 ms"),
+        ("API first token, beside the pipeline's", f"{r['first_token_gap_median_ms']:+.0f} ms median",
+         "first draft event received minus first piece yielded; target <= 100 ms"),
+    ]
