@@ -209,7 +209,12 @@ async def pieces(question: str, history: list[tuple[str, str]]) -> AsyncIterator
 def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **more) -> str:
     body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **more}
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+    return event(body)
+
+
+def event(body: dict) -> str:
+    """One server-sent event, compact JSON as OpenAI sends it."""
+    return f"data: {json.dumps(body, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
 @router.get("/models")
@@ -276,10 +281,10 @@ async def chat_completions(request: Request):
                     if include_usage:
                         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,
                                 "choices": [], "usage": await run_in_threadpool(usage, messages, piece.text)}
-                        yield f"data: {json.dumps(body)}\n\n"
+                        yield event(body)
             yield "data: [DONE]\n\n"
         except ApiError as e:  # headers are sent: the error travels as an event, as OpenAI's does
-            yield f"data: {json.dumps(e.body())}\n\n"
+            yield event(e.body())
         finally:
             release()
             await it.aclose()
