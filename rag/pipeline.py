@@ -80,6 +80,7 @@ def _enough(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Found:
+    index: Index  # the index searched: its rows are the hits' rows, whatever is re-indexed meanwhile
     hits: list[Hit]  # every passage searched for evidence, best first
     selection: evidence.Selection  # the evidence chosen among their sentences
     assessment: abstain.Assessment  # whether it answers the question
@@ -218,7 +219,7 @@ class Pipeline:
         question_vec = query_vec if query == question else self.embedder.encode([question])[0]
         cos = self.encode([c.text for c in cands]) @ question_vec if cands else np.zeros(0, np.float32)
         selection = evidence.select(question, cands, cos, self.idf(index))
-        return Found(hits, selection, abstain.assess(question, hits, selection, self.config))
+        return Found(index, hits, selection, abstain.assess(question, hits, selection, self.config))
 
     def stream(self, question: str, history=None) -> Iterator[Retrieved | str | Answer]:
         """Yield what was `Retrieved` (before generating), the model's text as it is
@@ -251,7 +252,7 @@ class Pipeline:
         t3 = time.perf_counter()
         parts = cite.sentences(raw)
         sentence_vecs = self.encode(parts) if parts else np.zeros((0, 1), np.float32)
-        passage_vecs = self.index.vectors.reconstruct_batch([h.row for h in sources])
+        passage_vecs = found.index.vectors.reconstruct_batch([h.row for h in sources])
         checked = cite.attach(parts, sources, sentence_vecs, passage_vecs, question)
         checked = cite.settle(checked, chosen, sources, question)
         timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)

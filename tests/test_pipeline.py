@@ -135,3 +135,24 @@ def test_prompt_groups_sentences_by_passage():
     from rag.pipeline import render
 
     assert render([(1, "A one."), (1, "A two."), (2, "B one.")]) == "[1] A one. A two.\n\n[2] B one."
+
+
+def test_a_document_removed_while_an_answer_is_written_does_not_disturb_it(config, tmp_path):
+    """The API lets one client remove a document while another's answer is being generated: the
+    answer is checked against the index it was retrieved from, whose rows have since moved."""
+    before = tmp_path / "aaa-notes.md"  # an upload listed before the one that answers
+    before.write_text("# Notes\n\n" + " ".join(f"Aardvark fact {i} about burrows and ants." for i in range(300)))
+    answer = tmp_path / "zebra-lamps.md"
+    answer.write_text("# Zebra Lamps\n\nThe zebra lamps of Mombasa are mended by the harbour guild every June.")
+    question = "Who mends the zebra lamps of Mombasa?"
+
+    def remove_midway(messages):
+        pipe.remove(next(d for d, *_ in pipe.catalogue() if d.startswith("aaa-notes")))  # rows move
+        return copy_first_passage_sentence(messages)
+
+    pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(remove_midway),
+                    log=lambda *_: None)
+    pipe.add([before, answer])
+    a = pipe.answer(question)
+    assert not a.abstained and "harbour guild" in a.text and not a.dropped
+    assert a.citations[0].doc_id.startswith("zebra-lamps") and "harbour guild" in a.citations[0].quote
