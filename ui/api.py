@@ -29,7 +29,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -102,8 +102,19 @@ def pairs(messages: list) -> list[tuple[str, str]]:
     return out
 
 
-def parse(body: bytes) -> tuple[str, list[tuple[str, str]], bool, bool, list[dict]]:
-    """Check a chat-completions body; returns (question, history, stream, include_usage, messages)."""
+@dataclass(frozen=True)
+class Ask:
+    """A checked chat-completions request."""
+
+    question: str  # the last user message
+    history: list[tuple[str, str]]  # the earlier (question, answer) pairs
+    stream: bool
+    include_usage: bool  # stream_options.include_usage: a last chunk with `usage`
+    messages: list[dict]  # as sent, for `usage`
+
+
+def parse(body: bytes) -> Ask:
+    """Check a chat-completions body, or raise the ApiError that says what is wrong with it."""
     try:
         req = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -123,24 +134,21 @@ def parse(body: bytes) -> tuple[str, list[tuple[str, str]], bool, bool, list[dic
             raise ApiError(400, f"a message is longer than {MAX_MESSAGE_CHARS} characters", param)
     if messages[-1]["role"] != "user":
         raise ApiError(400, "the last message must be the user's question", "messages")
-    for key in ("stream",):
-        if key in req and not isinstance(req[key], bool):
-            raise ApiError(400, f"`{key}` must be true or false", key)
-    n = req.get("n", 1)
-    if n not in (1, None):
+    if req.get("stream") not in (None, True, False):
+        raise ApiError(400, "`stream` must be true or false", "stream")
+    if req.get("n") not in (1, None):
         raise ApiError(400, "n must be 1: the answer comes from the documents, there is one", "n")
     choice = req.get("tool_choice")
     if choice == "required" or isinstance(choice, dict):
         raise ApiError(400, "this model calls no tools; tools are ignored, a required tool call is refused",
                        "tool_choice")
-    kind = (req.get("response_format") or {}).get("type", "text") if isinstance(req.get("response_format"),
-                                                                                dict) else "text"
-    if kind != "text":
+    form = req.get("response_format")
+    if isinstance(form, dict) and form.get("type", "text") != "text":
         raise ApiError(400, "only text responses: the answer is prose with [n] citation markers",
                        "response_format")
     options = req.get("stream_options") if isinstance(req.get("stream_options"), dict) else {}
-    question = text_of(messages[-1]["content"], f"messages[{len(messages) - 1}]")
-    return question, pairs(messages[:-1]), bool(req.get("stream")), bool(options.get("include_usage")), messages
+    return Ask(text_of(messages[-1]["content"], f"messages[{len(messages) - 1}]"), pairs(messages[:-1]),
+               bool(req.get("stream")), bool(options.get("include_usage")), messages)
 
 
 def citation(c: rag.Citation) -> dict:
@@ -232,14 +240,14 @@ async def model(name: str):
 @router.post("/chat/completions")
 async def chat_completions(request: Request):
     try:
-        question, history, stream, include_usage, messages = parse(await request.body())
+        ask = parse(await request.body())
     except ApiError as e:
         return e.response()
     if not _streams.acquire(blocking=False):  # released once the answer is sent, or its client gone
         return ApiError(429, f"{MAX_STREAMS} answers are already in progress; try again in a few seconds",
                         code="rate_limit_exceeded", type="rate_limit_error").response()
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-    it = pieces(question, history)
+    it = pieces(ask.question, ask.history)
     try:
         await anext(it)  # the passages (Retrieved): a bad question fails here, before any byte is sent
     except BaseException as e:
@@ -248,7 +256,7 @@ async def chat_completions(request: Request):
         if isinstance(e, ApiError):
             return e.response()
         raise
-    if not stream:
+    if not ask.stream:
         try:
             final = None
             async for piece in it:
@@ -260,7 +268,7 @@ async def chat_completions(request: Request):
         return {"id": cid, "object": "chat.completion", "created": created, "model": MODEL,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": final.text, "refusal": None},
                              "logprobs": None, "finish_reason": "stop"}],
-                "usage": await run_in_threadpool(usage, messages, final.text), "rag": extra(final)}
+                "usage": await run_in_threadpool(usage, ask.messages, final.text), "rag": extra(final)}
 
     released = threading.Event()
 
@@ -278,9 +286,9 @@ async def chat_completions(request: Request):
                 elif isinstance(piece, rag.Answer):
                     yield _chunk(cid, created, {"content": piece.text})
                     yield _chunk(cid, created, {}, "stop", rag=extra(piece))
-                    if include_usage:
+                    if ask.include_usage:
                         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,
-                                "choices": [], "usage": await run_in_threadpool(usage, messages, piece.text)}
+                                "choices": [], "usage": await run_in_threadpool(usage, ask.messages, piece.text)}
                         yield event(body)
             yield "data: [DONE]\n\n"
         except ApiError as e:  # headers are sent: the error travels as an event, as OpenAI's does
