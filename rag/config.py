@@ -42,6 +42,8 @@ class Config:
 
     # generation
     max_new_tokens: int = 96  # answers are two or three sentences
+    max_batch: int = 8  # answers written together, one forward pass for all (rag/batching.py); more wait.
+    # RAG_MAX_BATCH sets it. 8: see `python -m bench --only load` for 1, 2, 4 and 8 users
     copy_bias: float = 0.0  # logit bonus for continuing the passage's own words (rag/generate.py)
     draft_tokens: int = 8  # prompt-lookup guesses checked per forward pass; 0 = one token per pass
     max_question_chars: int = 2000  # longer questions are truncated with a notice
@@ -53,6 +55,10 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         """The defaults, with folders moved by RAG_DOCS_DIR, RAG_UPLOADS_DIR, RAG_INDEX_DIR
-        when set (tests and side-by-side installs use them; users need none)."""
+        when set (tests and side-by-side installs use them; users need none), and the batch
+        cap by RAG_MAX_BATCH."""
         env = {"docs_dir": "RAG_DOCS_DIR", "uploads_dir": "RAG_UPLOADS_DIR", "index_dir": "RAG_INDEX_DIR"}
-        return cls(**{k: Path(os.environ[v]) for k, v in env.items() if os.environ.get(v)})
+        changes: dict = {k: Path(os.environ[v]) for k, v in env.items() if os.environ.get(v)}
+        if os.environ.get("RAG_MAX_BATCH"):
+            changes["max_batch"] = max(1, int(os.environ["RAG_MAX_BATCH"]))
+        return cls(**changes)

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from . import compute
+from .batching import Batcher, Row
 from .errors import ModelError
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -133,14 +133,15 @@ class SmolLM:
 
     name = "SmolLM2-135M-Instruct"
 
-    def __init__(self, cache_dir: Path, threads: int = 0, copy_bias: float = 0.0, draft: int = 8) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 0, copy_bias: float = 0.0, draft: int = 8,
+                 max_batch: int = 8) -> None:
         self.cache_dir = cache_dir
         self.threads = threads
         self.copy_bias = copy_bias
         self.draft = draft
-        self._model = self._tokenizer = None
+        self.max_batch = max_batch
+        self._model = self._tokenizer = self._batcher = None
         self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()
 
     def load(self) -> None:
         with self._load_lock:
@@ -157,6 +158,9 @@ class SmolLM:
             path = convert(self.cache_dir)
             self._tokenizer = AutoTokenizer.from_pretrained(path)
             self._model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+            tok = self._tokenizer
+            eos = {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}
+            self._batcher = Batcher(self._model, tok, eos, self.max_batch)
 
     def count_tokens(self, text: str) -> int:
         self.load()
@@ -164,15 +168,11 @@ class SmolLM:
 
     def stream(self, messages: list[dict], max_new_tokens: int,
                stop: Callable[[str], bool] | None = None) -> Iterator[str]:
-        """Yield the reply's text piece by piece (greedy decoding, prompt-lookup drafts)."""
-        import torch
-
+        """Yield the reply's text piece by piece (greedy decoding, prompt-lookup drafts), written
+        in a batch with the other replies in flight (rag/batching.py)."""
         self.load()
-        tok, model = self._tokenizer, self._model
-        ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                      return_dict=True)["input_ids"]
-        eos = {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}
-        source = ids[0].tolist()
+        source = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                     return_dict=True)["input_ids"][0].tolist()
         follow = follow_table(source) if self.copy_bias else {}
         where = lookup_table(source, k=self.draft) if self.draft else {}
 
@@ -184,41 +184,7 @@ class SmolLM:
                     row[list(copying)] += self.copy_bias
             return int(row.argmax())
 
-        def first():  # the prompt in one pass (only the last position's logits): the cache, the first token
-            with torch.inference_mode():
-                out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
-                return out.past_key_values, choose(out.logits[0, -1], [])
+        def drafts(new: list[int], k: int) -> list[int]:
+            return draft(where, source + new, min(k, self.draft)) if self.draft else []
 
-        def step(token: int, drafts: list[int], new: list[int]) -> list[int]:
-            # one forward pass checks the token and a guess at what follows it: the tokens that
-            # followed the same words in the prompt. Greedy choices are kept, so the text is the
-            # same as one token at a time; the guesses that match come for the price of one step.
-            with torch.inference_mode():
-                out = model(input_ids=torch.tensor([[token, *drafts]]), past_key_values=cache, use_cache=True)
-                chosen = [choose(out.logits[0, 0], new)]
-                for i, guess in enumerate(drafts):
-                    if chosen[-1] != guess or guess in eos:
-                        break
-                    chosen.append(choose(out.logits[0, i + 1], new + drafts[:i + 1]))
-                wrong = 1 + len(drafts) - len(chosen)  # positions whose input was a wrong guess
-                if wrong:
-                    cache.crop(-wrong)
-                return chosen
-
-        with self._run_lock:
-            cache, token = compute.run(first)
-            new, sent, accepted = [], "", []
-            while token not in eos and len(new) < max_new_tokens:
-                new.append(token)
-                text = tok.decode(new, skip_special_tokens=True)
-                if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte char
-                    piece, sent = text[len(sent):], text
-                    if piece:
-                        yield piece
-                    if stop is not None and stop(text):
-                        return
-                if accepted:
-                    token = accepted.pop(0)
-                    continue
-                drafts = draft(where, source + new, self.draft)[:max_new_tokens - len(new)]
-                token, *accepted = compute.run(step, token, drafts, list(new))
+        yield from self._batcher.stream(Row(source, max_new_tokens, choose, drafts, stop))

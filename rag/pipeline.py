@@ -111,8 +111,8 @@ class Pipeline:
         self.config = config or Config()
         self.documents = documents  # answer from these instead of reading config.docs_dir
         self.embedder = embedder or MiniLM()
-        self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads,
-                                                       self.config.copy_bias, self.config.draft_tokens)
+        self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads, self.config.copy_bias,
+                                             self.config.draft_tokens, self.config.max_batch)
         self.log = log
         self._index: Index | None = None
         self._idf: tuple[Index, dict[str, float]] | None = None

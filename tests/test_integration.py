@@ -132,11 +132,13 @@ def test_follow_up_retrieves_the_earlier_subject(pipe):
 
 
 def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe):
+    from rag.batching import Batcher
     from rag.generate import SmolLM
 
     gen = pipe.generator
     plain = SmolLM(gen.cache_dir, draft=0)
     plain._model, plain._tokenizer = gen._model, gen._tokenizer  # same weights, no second load
+    plain._batcher = Batcher(gen._model, gen._tokenizer, gen._batcher.eos, 1)
     for q in ("What is SoULS?", "Who wrote Localization: A Global Manifesto?"):
         ev = pipe.evidence(q)
         passages = "\n\n".join(f"[{i}] {h.chunk.text}" for i, h in enumerate(ev.hits, 1))

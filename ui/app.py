@@ -22,6 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 import rag  # noqa: E402
+from rag.config import Config  # noqa: E402
 
 from .api import pairs  # noqa: E402
 
@@ -179,7 +180,7 @@ def build() -> gr.Blocks:
                         "it came from. When the documents do not hold the answer, it says so.",
             examples=EXAMPLES,
             cache_examples=False,
-            concurrency_limit=1,
+            concurrency_limit=Config.from_env().max_batch,  # answers written together (rag/batching.py)
         )
         files.upload(upload, files, [status, table, which, files], api_name="upload", concurrency_limit=1,
                      show_progress_on=[table])  # the bar over the list that is being updated
