@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only indexing query generation serving api]"""
+"""python -m bench [--quick] [--only indexing query generation serving api load]"""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import platform
 import time
 from pathlib import Path
 
-from . import ROOT, api, generation, indexing, query, serving
+from . import ROOT, api, generation, indexing, load, query, serving
 
-SECTIONS = {"indexing": indexing, "query": query, "generation": generation, "serving": serving, "api": api}
+SECTIONS = {"indexing": indexing, "query": query, "generation": generation, "serving": serving, "api": api,
+            "load": load}
 
 
 def main() -> None:

@@ -52,24 +52,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server(questions: int) -> dict:
-    from gradio_client import Client
-
+def start_server(**env) -> tuple[subprocess.Popen, int, float]:
+    """`python -m ui` on a free loopback port, `env` on top; (process, port, seconds until it
+    accepts connections). The caller terminates it."""
     port = free_port()
-    env = {**os.environ, "RAG_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "RAG_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **env}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "ui"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port, time.perf_counter() - t0
+        except OSError:
+            if proc.poll() is not None or time.perf_counter() - t0 > 300:
+                proc.kill()
+                raise RuntimeError("the chat server did not start") from None
+            time.sleep(0.05)
+
+
+def server(questions: int) -> dict:
+    from gradio_client import Client
+
+    proc, port, serving = start_server()
     try:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - t0 > 300:
-                    raise RuntimeError("the chat server did not start") from None
-                time.sleep(0.05)
-        serving = time.perf_counter() - t0
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         walls, stages, rss = [], [], {}
         for i in range(questions):

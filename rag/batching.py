@@ -58,6 +58,7 @@ class Batcher:
     def __init__(self, model, tokenizer, eos: set[int], max_batch: int) -> None:
         self.model, self.tok, self.eos, self.max_batch = model, tokenizer, eos, max(1, max_batch)
         self.waiting: list[Row] = []
+        self.joining: list[Row] = []  # taken from `waiting` by the step under way
         self.rows: list[Row] = []  # in the order of the cache's batch rows
         self.cache = None
         self.mask = None  # [rows, cache length] 1 where a cache entry counts
@@ -89,10 +90,10 @@ class Batcher:
             try:
                 compute.run(self._step)
             except BaseException as e:  # noqa: BLE001 - every row in flight hears it, the loop goes on
-                for row in self.rows + self.waiting:
-                    row.out.put(e)
                 with self._cv:
-                    self.rows, self.waiting, self.cache, self.mask = [], [], None, None
+                    for row in {id(r): r for r in self.rows + self.joining + self.waiting}.values():
+                        row.out.put(e)
+                    self.rows, self.joining, self.waiting, self.cache, self.mask = [], [], [], None, None
 
     # ---- on the model thread ----
 
@@ -103,10 +104,11 @@ class Batcher:
             self._leave()
             with self._cv:
                 room = self.max_batch - len(self.rows)
-                joining, self.waiting = self.waiting[:room], self.waiting[room:]
-            for row in joining:
+                self.joining, self.waiting = self.waiting[:room], self.waiting[room:]
+            for row in self.joining:
                 if not row.cancelled:
                     self._join(row)
+            self.joining = []
             self._leave()
             if self.rows:
                 self._decode()

@@ -1,0 +1,92 @@
+"""Many users at once: 1, 2, 4 and 8 `gradio_client` users, each asking 5 seed questions in
+turn (each user starts at a different one), against one chat server (`python -m ui`).
+
+Per level: latency p50/p95 of an answer, answers per minute (all answers over the level's
+wall time) and the server's RSS after the level; the server's peak RSS (VmHWM) at the end.
+Throughput is compared with the lone user of the same run. The same levels run once more with
+`RAG_MAX_BATCH=1` (one answer written at a time, the others queued: the serialised reference)
+and, for the 8-user level, `RAG_MAX_BATCH=4`, which is how the default of 8 was chosen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import SEED_QUESTIONS, median, percentile, rss_mb
+from .serving import start_server
+
+QUESTIONS = SEED_QUESTIONS[:5]
+
+
+def level(url: str, users: int, questions: list[str]) -> dict:
+    from gradio_client import Client
+
+    latencies, lock = [], threading.Lock()
+
+    def user(u: int) -> None:
+        client = Client(url, verbose=False)
+        for q in questions[u % len(questions):] + questions[:u % len(questions)]:
+            t = time.perf_counter()
+            client.predict(q, api_name="/chat")
+            with lock:
+                latencies.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(users) as pool:
+        list(pool.map(user, range(users)))
+    wall = time.perf_counter() - t0
+    return {"users": users, "answers": len(latencies), "p50_s": median(latencies),
+            "p95_s": percentile(latencies, 95), "answers_per_min": 60 * len(latencies) / wall, "wall_s": wall}
+
+
+def server_run(levels: list[int], questions: list[str], **env) -> dict:
+    from gradio_client import Client
+
+    proc, port, _ = start_server(**env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        Client(url, verbose=False).predict(questions[0], api_name="/chat")  # models loaded, caches warm
+        out = {}
+        for n in levels:
+            out[str(n)] = {**level(url, n, questions), "rss_mb": rss_mb(proc.pid)[0]}
+        return {"levels": out, "peak_rss_mb": rss_mb(proc.pid)[1]}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run(args, shared: dict) -> dict:
+    levels = [1, 2, 4, 8] if not args.quick else [1, 2]
+    questions = QUESTIONS if not args.quick else QUESTIONS[:2]
+    batched = server_run(levels, questions)
+    serial = server_run(levels, questions, RAG_MAX_BATCH="1")
+    four = server_run(levels[-1:], questions, RAG_MAX_BATCH="4")
+    lone = batched["levels"]["1"]["answers_per_min"]
+    for r in (batched, serial, four):
+        for v in r["levels"].values():
+            v["throughput_vs_lone"] = v["answers_per_min"] / lone
+    return {"batched": batched, "serial": serial, "batch4": four, "questions": len(questions),
+            "targets": {"p95_8_users_s": 7, "throughput_8_vs_1": 2.5, "lone_user_vs_serial": 1.10,
+                        "peak_rss_mb": 1638}}
+
+
+def table(r: dict) -> list[tuple[str, str, str]]:
+    rows = []
+    serial = r["serial"]["levels"]
+    for n, v in r["batched"]["levels"].items():
+        s = serial.get(n, {})
+        rows.append((f"{n} user{'s' * (n != '1')} x {r['questions']} seed questions, batched (`RAG_MAX_BATCH` 8)",
+                     f"p50 {v['p50_s']:.2f} s, p95 **{v['p95_s']:.2f} s**, {v['answers_per_min']:.0f} answers/min "
+                     f"(**{v['throughput_vs_lone']:.2f}x** the lone user)",
+                     f"one at a time (`RAG_MAX_BATCH=1`): p50 {s.get('p50_s', 0):.2f} s, "
+                     f"p95 {s.get('p95_s', 0):.2f} s, {s.get('throughput_vs_lone', 0):.2f}x; "
+                     f"server RSS {v['rss_mb']:.0f} MB"))
+    top = list(r["batch4"]["levels"])[-1]
+    b4 = r["batch4"]["levels"][top]
+    rows.append((f"{top} users, `RAG_MAX_BATCH=4`", f"p50 {b4['p50_s']:.2f} s, p95 {b4['p95_s']:.2f} s, "
+                 f"{b4['throughput_vs_lone']:.2f}x", "beside the default of 8 above"))
+    rows.append(("chat server peak memory under load", f"**{r['batched']['peak_rss_mb']:.0f} MB** RSS",
+                 f"one at a time {r['serial']['peak_rss_mb']:.0f} MB; target <= 1638 MB (1.6 GB)"))
+    return rows
