@@ -39,6 +39,7 @@ class Row:
     """One answer being written."""
 
     prompt: list[int]
+    prefix: int  # the first `prefix` tokens are shared by every prompt (template and system message): cached
     max_new: int
     choose: Callable  # (logits row, generated so far) -> token: greedy, with the copy bias
     drafts: Callable  # (generated so far, k) -> up to k guessed tokens
@@ -63,6 +64,7 @@ class Batcher:
         self.cache = None
         self.mask = None  # [rows, cache length] 1 where a cache entry counts
         self.holes = False
+        self.prefixes: dict[tuple[int, ...], list] = {}  # shared prompt prefix -> its (keys, values) per layer
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -132,11 +134,25 @@ class Batcher:
                     return
             row.token = token
 
+    def _prefill(self, row: Row):
+        """The row's prompt through the model, its shared prefix from the cache of prefixes."""
+        import torch
+        from transformers import DynamicCache
+
+        head = tuple(row.prompt[:row.prefix])
+        if head and head not in self.prefixes:
+            if len(self.prefixes) >= 4:  # a few system prompts at most; never grows without bound
+                self.prefixes.pop(next(iter(self.prefixes)))
+            out = self.model(input_ids=torch.tensor([head]), use_cache=True, logits_to_keep=1)
+            self.prefixes[head] = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+        cache = DynamicCache(ddp_cache_data=[(k.clone(), v.clone()) for k, v in self.prefixes[head]]) if head else None
+        return self.model(input_ids=torch.tensor([row.prompt[len(head):]]), past_key_values=cache, use_cache=True,
+                          logits_to_keep=1)
+
     def _join(self, row: Row) -> None:
         import torch
 
-        ids = torch.tensor([row.prompt])
-        out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        out = self._prefill(row)
         row.length = len(row.prompt)
         self._emit(row, [row.choose(out.logits[0, -1], [])])
         if row.done:

@@ -171,8 +171,12 @@ class SmolLM:
         """Yield the reply's text piece by piece (greedy decoding, prompt-lookup drafts), written
         in a batch with the other replies in flight (rag/batching.py)."""
         self.load()
-        source = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                     return_dict=True)["input_ids"][0].tolist()
+        tok = self._tokenizer
+        source = tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]
+        prefix = 0  # the system message's part of the prompt, the same for every question: computed once
+        if messages and messages[0]["role"] == "system":
+            head = tok.apply_chat_template(messages[:1], return_dict=True)["input_ids"]
+            prefix = len(head) if source[:len(head)] == head and len(head) < len(source) else 0
         follow = follow_table(source) if self.copy_bias else {}
         where = lookup_table(source, k=self.draft) if self.draft else {}
 
@@ -187,4 +191,4 @@ class SmolLM:
         def drafts(new: list[int], k: int) -> list[int]:
             return draft(where, source + new, min(k, self.draft)) if self.draft else []
 
-        yield from self._batcher.stream(Row(source, max_new_tokens, choose, drafts, stop))
+        yield from self._batcher.stream(Row(source, prefix, max_new_tokens, choose, drafts, stop))

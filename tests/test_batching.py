@@ -36,16 +36,17 @@ def model():
     return m
 
 
-def row(prompt: list[int], max_new: int = 24, stop=None, drafting: bool = True) -> Row:
+def row(prompt: list[int], max_new: int = 24, stop=None, drafting: bool = True, prefix: int = 3) -> Row:
     where = lookup_table(prompt)
 
     def drafts(new, k):
         return draft(where, prompt + new, k) if drafting else []
 
-    return Row(prompt, max_new, lambda logits, _: int(logits.argmax()), drafts, stop)
+    return Row(prompt, prefix, max_new, lambda logits, _: int(logits.argmax()), drafts, stop)
 
 
-PROMPTS = [[(7 * i + 3 * j) % 40 + 1 for j in range(5 + 4 * i)] for i in range(8)]  # lengths 5..33
+PROMPTS = [[40, 41, 42] + [(7 * i + 3 * j) % 40 + 1 for j in range(2 + 4 * i)] for i in range(8)]  # 5..33 tokens,
+# the first 3 shared (a system message)
 
 
 def written(batcher: Batcher, rows: list[Row]) -> list[str]:
