@@ -146,6 +146,34 @@ def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe):
         assert "".join(gen.stream(messages, 60)) == "".join(plain.stream(messages, 60))
 
 
+def test_seed_questions_get_the_same_answer_alone_and_eight_at_a_time(pipe):
+    """Continuous batching (rag/batching.py) shares forward passes, never text: greedy decoding
+    of each seed question inside a batch of 8 writes what it writes alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench import SEED_QUESTIONS
+
+    def draft(q: str) -> str:
+        return "".join(p for p in pipe.stream(q) if isinstance(p, str))
+
+    alone = {q: draft(q) for q in SEED_QUESTIONS}
+    sizes = []
+    step = pipe.generator._batcher._decode
+
+    def spy():
+        sizes.append(len(pipe.generator._batcher.rows))
+        return step()
+
+    pipe.generator._batcher._decode = spy
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            together = dict(zip(SEED_QUESTIONS, pool.map(draft, SEED_QUESTIONS), strict=True))
+    finally:
+        del pipe.generator._batcher._decode
+    assert max(sizes) >= 4  # they were written together
+    assert together == alone
+
+
 def test_odd_characters_reach_the_real_models_without_harm(pipe):
     a = pipe.answer("🌍 ما هي \u202eSoULS\u202c? What is SoULS?\x07")
     assert a.text.strip()  # an answer or a refusal, never an exception
