@@ -17,8 +17,9 @@ whole passages, 11/11 answers identical; median decode 18.4 -> 31.0 tokens/s, ti
 first token 0.29 -> 0.23 s (4 passages: 1.43 -> 1.15 s); `make bench` measures it beside a
 bare `model.generate`.
 
-One lock serialises generation: a model is not shared between threads mid-sequence.
-Anything with `stream(messages, max_new_tokens, stop)` can stand in.
+The answers in flight are written together, one forward pass for all (rag/batching.py), with
+the drafts per answer; the prompt's system part is computed once and reused. Anything with
+`stream(messages, max_new_tokens, stop)` can stand in.
 
 Copy bias: a 135M model paraphrases the passage it reads and, paraphrasing, swaps in
 figures and names of its own ("1870" for "1560"). Each step, the tokens that would continue
