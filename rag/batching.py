@@ -96,6 +96,7 @@ class Batcher:
                     for row in {id(r): r for r in self.rows + self.joining + self.waiting}.values():
                         row.out.put(e)
                     self.rows, self.joining, self.waiting, self.cache, self.mask = [], [], [], None, None
+                    self.holes = False
 
     # ---- on the model thread ----
 
