@@ -12,8 +12,9 @@ masked; each row keeps its own positions (position_ids), so a row's attention an
 embeddings are the ones it would have alone. Prompt-lookup drafts (rag/generate.py) work per
 row: a row feeds its token and its guesses, the batch is padded to the longest feed, and what a
 row does not keep (wrong guesses, padding) stays in the cache masked out, as holes. A row alone
-with no holes runs without a mask, exactly the single-sequence loop; `tests/test_batching.py`
-checks that the seed questions get the same text alone and eight at a time.
+with no holes runs without a mask, exactly the single-sequence loop. The seed questions get the
+same text alone and eight at a time (tests/test_integration.py; tests/test_batching.py does the
+same on a tiny model). What a step and a prefill cost: `python tools/model_costs.py`.
 
 Compared: transformers' own continuous batching (`generate_batch`, paged attention) has no
 prompt-lookup drafting, which is what makes a lone answer decode at 30-50 tokens/s here instead

@@ -1,9 +1,9 @@
-"""Web chat over the documents: Gradio ChatInterface on http://127.0.0.1:7860.
+"""Web chat over the documents: a Gradio ChatInterface, served at / by ui/server.py.
 
 The answer streams as it is generated, then is replaced by the checked answer with its
 [n] markers and, under it, the sources: title, position in the document and the quoted
-passage. Document text is escaped, never rendered as HTML or Markdown. Binds to loopback
-(RAG_HOST to change it), no share link, analytics off. Imports only rag's public API.
+passage. Document text is escaped, never rendered as HTML or Markdown. No share link,
+analytics off. Imports only rag's public API (and its settings, for the batch cap).
 The `chat` endpoint is what gradio_client calls.
 """
 

@@ -100,7 +100,7 @@ class Guard:
         if int(headers.get("content-length") or 0) > limit:
             return await self.refuse(scope, send, 413, f"the request is larger than {limit // 1_000_000} MB",
                                      "request_too_large")
-        state = {"read": 0, "body_done": False, "too_big": False, "started": False}
+        state = {"read": 0, "body_done": False, "too_big": False}
 
         async def bounded_receive():
             if state["body_done"]:
@@ -121,7 +121,6 @@ class Guard:
         async def bounded_send(message):
             if state["too_big"]:
                 return  # the answer to an oversized body is the 413 below
-            state["started"] = True
             try:
                 await asyncio.wait_for(send(message), self.io_timeout)
             except TimeoutError:
