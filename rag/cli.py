@@ -41,7 +41,7 @@ def cmd_index(args) -> None:
         for s in skipped:
             print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
     index = p.load_index(terminal_bar())  # reads the folders, reports skipped files, builds or updates as needed
-    print(f"index ready: {len(index.chunks)} chunks from {len(index.manifest['documents'])} documents "
+    print(f"index ready: {index.count} chunks from {len(index.manifest['documents'])} documents "
           f"in {p.config.index_dir}")
 
 

@@ -124,7 +124,7 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
         retrieve.search(index, embedder.encode([queries[q]])[0], queries[q], config.top_k, alpha=alpha, fusion=fusion)
         latencies.append(time.perf_counter() - t)
     out = dict(results["hybrid"])
-    out.update(seconds=seconds, modes=results, chunks=len(index.chunks), documents=len(docs),
+    out.update(seconds=seconds, modes=results, chunks=index.count, documents=len(docs),
                query_ms_p50=1000 * statistics.median(latencies), alpha=alpha, fusion=fusion, split=split)
     return out
 

@@ -33,7 +33,6 @@ the seed development set, 26 of 28 either way.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -271,10 +270,3 @@ def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str
     # the evidence's closest sentence: a sentence that says "It ..." embeds without its subject
     best_cos = max((float(cos[where[s.passage, s.start]]) for s in chosen), default=0.0)
     return Selection(chosen, cos, shares, wanted, best_cos)
-
-
-def idf_table(bm25) -> dict[str, float]:
-    """BM25's IDF of every indexed token (bm25s keeps document frequencies as column sizes)."""
-    vocab, indptr, n = bm25.vocab_dict, np.asarray(bm25.scores["indptr"]), int(bm25.scores["num_docs"])
-    df = np.diff(indptr)
-    return {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items() if i < len(df)}

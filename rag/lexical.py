@@ -12,6 +12,7 @@ the vectors in the index snapshot.
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,10 @@ def stems(texts: list[str]) -> list[list[str]]:
         return []
     drop = _dropped()
     return [[t for t in words if t not in drop] for words in tokenize(texts)]
+
+
+def idf_table(bm25) -> dict[str, float]:
+    """BM25's IDF of every indexed token (bm25s keeps document frequencies as column sizes)."""
+    vocab, indptr, n = bm25.vocab_dict, np.asarray(bm25.scores["indptr"]), int(bm25.scores["num_docs"])
+    df = np.diff(indptr)
+    return {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items() if i < len(df)}

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import abstain, cite, evidence, library, retrieve
+from . import abstain, cite, evidence, lexical, library, retrieve
 from .chunk import sentence_spans
 from .config import Config
 from .embed import Embedder, MiniLM
 from .errors import QuestionError
 from .generate import Generator, SmolLM
-from .index import Index, ensure
+from .index import Store, ensure
 from .text import terms
 from .types import Answer, Citation, Document, Hit, Progress, Retrieved
 
@@ -80,7 +80,7 @@ def _enough(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Found:
-    index: Index  # the index searched: its rows are the hits' rows, whatever is re-indexed meanwhile
+    index: Store  # the index searched: its rows are the hits' rows, whatever is re-indexed meanwhile
     hits: list[Hit]  # every passage searched for evidence, best first
     selection: evidence.Selection  # the evidence chosen among their sentences
     assessment: abstain.Assessment  # whether it answers the question
@@ -114,18 +114,17 @@ class Pipeline:
         self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads, self.config.copy_bias,
                                              self.config.draft_tokens, self.config.max_batch)
         self.log = log
-        self._index: Index | None = None
-        self._idf: tuple[Index, dict[str, float]] | None = None
+        self._index: Store | None = None
         self._lock = threading.Lock()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # sentence -> embedding, least recent first
         self._vectors_lock = threading.Lock()
 
     @property
-    def index(self) -> Index:
+    def index(self) -> Store:
         """The index of the documents folder, built or updated on first use."""
         return self.load_index()
 
-    def load_index(self, progress: Callable[[Progress], None] | None = None) -> Index:
+    def load_index(self, progress: Callable[[Progress], None] | None = None) -> Store:
         """The index, built or brought up to date first if needed; `progress` hears how far
         a build is (rag/index.py)."""
         with self._lock:
@@ -155,7 +154,7 @@ class Pipeline:
             self.reindex()
         return removed
 
-    def reindex(self, progress: Callable[[Progress], None] | None = None) -> Index:
+    def reindex(self, progress: Callable[[Progress], None] | None = None) -> Store:
         """Read the documents again and bring the index up to date (only new content is embedded)."""
         with self._lock:
             self._index = None
@@ -164,13 +163,9 @@ class Pipeline:
     def catalogue(self) -> list[tuple[str, str, int, bool]]:
         """(doc_id, title, chunks, uploaded) for every indexed document, seeds first."""
         index = self.index
-        counts: dict[str, int] = {}
-        for c in index.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
         uploads = self.config.uploads_dir.resolve()
-        return [(doc_id, index.titles.get(doc_id, doc_id), n,
-                 Path(index.manifest["documents"][doc_id].get("path", "")).resolve().parent == uploads)
-                for doc_id, n in counts.items()]
+        return [(doc_id, d["title"], d["chunks"], Path(d.get("path", "")).resolve().parent == uploads)
+                for doc_id, d in index.manifest["documents"].items() if d["chunks"]]
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` in the generator's vocabulary (a word count for a generator without one)."""
@@ -203,11 +198,6 @@ class Pipeline:
                 self._vectors.popitem(last=False)
         return out.reshape(len(texts), -1)
 
-    def idf(self, index: Index) -> dict[str, float]:
-        if self._idf is None or self._idf[0] is not index:
-            self._idf = (index, evidence.idf_table(index.bm25))
-        return self._idf[1]
-
     def evidence(self, question: str, history=None) -> Found:
         """Retrieve for `question`, choose the evidence and weigh it (rag/evidence.py, rag/abstain.py)."""
         index = self.index
@@ -218,7 +208,7 @@ class Pipeline:
         # a follow-up searches with the previous question, but its evidence answers the question itself
         question_vec = query_vec if query == question else self.embedder.encode([question])[0]
         cos = self.encode([c.text for c in cands]) @ question_vec if cands else np.zeros(0, np.float32)
-        selection = evidence.select(question, cands, cos, self.idf(index))
+        selection = evidence.select(question, cands, cos, index.idf(lexical.stems([question])[0]))
         return Found(index, hits, selection, abstain.assess(question, hits, selection, self.config))
 
     def stream(self, question: str, history=None) -> Iterator[Retrieved | str | Answer]:
@@ -252,7 +242,7 @@ class Pipeline:
         t3 = time.perf_counter()
         parts = cite.sentences(raw)
         sentence_vecs = self.encode(parts) if parts else np.zeros((0, 1), np.float32)
-        passage_vecs = found.index.vectors.reconstruct_batch([h.row for h in sources])
+        passage_vecs = found.index.vectors_of([h.row for h in sources])
         checked = cite.attach(parts, sources, sentence_vecs, passage_vecs, question)
         checked = cite.settle(checked, chosen, sources, question)
         timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)

@@ -15,12 +15,9 @@ top. `fuse_rrf` stays for comparison (`python -m rag eval retrieval --fusion rrf
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
-from . import lexical
-from .index import Index
+from .index import Store
 from .types import Hit
 
 ALPHA = 0.6  # weight of the dense score; tuned on the SciFact train split
@@ -48,47 +45,18 @@ def fuse_rrf(cos: np.ndarray, bm25: np.ndarray, k: int = RRF_K) -> np.ndarray:
     return 1 / (k + ranks(cos)) + 1 / (k + ranks(bm25))
 
 
-@contextlib.contextmanager
-def _single_thread():
-    """One query is searched on one thread: a second OpenMP pool (faiss's, beside torch's)
-    spinning on two cores slowed MiniLM's query embedding from 14.8 to 19-22 ms and the
-    search itself from 2.6 to 5.8 ms (SciFact, p50 of 100 queries)."""
-    import faiss
-
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(threads)
-
-
-def candidates(index: Index, query: np.ndarray, text: str, pool: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows proposed by either retriever, with their cosine and BM25 scores."""
-    n = len(index.chunks)
-    pool = min(n, pool)
-    q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-    with _single_thread():
-        _, dense_rows = index.vectors.search(q, pool)
-    bm25 = lexical.scores(index.bm25, text)[:n]
-    lexical_rows = np.argpartition(-bm25, pool - 1)[:pool] if pool < n else np.arange(n)
-    rows = np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], lexical_rows]))
-    cos = index.vectors.reconstruct_batch(rows) @ q[0]
-    return rows, cos.astype(np.float32), bm25[rows]
-
-
-def search(index: Index, query: np.ndarray, text: str, k: int, alpha: float = ALPHA,
+def search(index: Store, query: np.ndarray, text: str, k: int, alpha: float = ALPHA,
            pool: int = POOL, fusion: str = "zscore") -> list[Hit]:
     """The `k` best chunks for a question (its normalised vector and its text), best first."""
-    if not index.chunks or k <= 0:
+    if not index.count or k <= 0:
         return []
-    rows, cos, bm25 = candidates(index, query, text, max(pool, k))
+    rows, chunks, cos, bm25 = index.candidates(query, text, max(pool, k))
     fused = fuse_rrf(cos, bm25) if fusion == "rrf" else fuse_zscore(cos, bm25, alpha)
     order = np.argsort(-fused, kind="stable")[:k]
     titles = index.titles
     hits = []
     for i in order:
-        chunk = index.chunks[int(rows[i])]
+        chunk = chunks[i]
         hits.append(Hit(chunk, titles.get(chunk.doc_id, chunk.doc_id), float(fused[i]), int(rows[i]),
                         float(cos[i])))
     return hits

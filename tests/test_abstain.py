@@ -16,7 +16,7 @@ def judge(question, text, similarity, config=None):
     """The assessment of one passage whose sentences all have cosine `similarity`."""
     found = [hit(text, similarity)]
     cands = evidence.candidates(found)
-    idf = evidence.idf_table(lexical.build([text, "Other passages about other things."]))
+    idf = lexical.idf_table(lexical.build([text, "Other passages about other things."]))
     sel = evidence.select(question, cands, np.full(len(cands), similarity, np.float32), idf)
     return assess(question, found, sel, config or Config())
 

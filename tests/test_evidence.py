@@ -108,7 +108,7 @@ def test_idf_weighs_rare_words_more():
     from rag import lexical
 
     model = lexical.build(["solar lamps in villages", "solar panels on roofs", "local markets sell food"])
-    idf = evidence.idf_table(model)
+    idf = lexical.idf_table(model)
     assert idf["villag"] > idf["solar"]
 
 
