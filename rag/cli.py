@@ -1,6 +1,7 @@
-"""Command line: `python -m rag index [FOLDER]` (with FOLDER: add its .txt/.md/.html/.pdf files
-to your documents, stored under data/uploads/), `python -m rag ask "QUESTION" [--json]` and
-`python -m rag eval retrieval|qa`.
+"""Command line: `python -m rag index [FOLDER] [--ray [ADDRESS]]` (with FOLDER: add its
+.txt/.md/.html/.pdf files to your documents, stored under data/uploads/; with --ray: do the
+reading, chunking and embedding on a Ray cluster), `python -m rag ask "QUESTION" [--json]`
+and `python -m rag eval retrieval|qa`.
 
 Errors the user can act on (empty question, missing folder, broken index) print one
 line and exit with status 2; nothing prints a stack trace for them.
@@ -31,18 +32,27 @@ def cmd_index(args) -> None:
     from .index import terminal_bar
 
     p = _pipeline()
-    if args.folder:  # add the folder's files to your documents (data/uploads/), then index
-        folder = Path(args.folder)
-        if not folder.is_dir():
-            raise RagError(f"no such folder: {folder}")
-        added, skipped = p.add(sorted(f for f in folder.iterdir() if f.is_file()), progress=terminal_bar())
-        for d in added:
-            print(f"added {d.id}: {d.title}", file=sys.stderr)
-        for s in skipped:
-            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    index = p.load_index(terminal_bar())  # reads the folders, reports skipped files, builds or updates as needed
-    print(f"index ready: {index.count} chunks from {len(index.manifest['documents'])} documents "
-          f"in {p.config.index_dir}")
+    if args.folder and not Path(args.folder).is_dir():
+        raise RagError(f"no such folder: {args.folder}")
+    workers = None
+    if args.ray is not None:  # read, chunk and embed on a Ray cluster (rag/distributed.py)
+        from . import distributed
+
+        workers = distributed.RayWorkers(p.config, args.ray or None, dim=p.embedder.dim)
+    try:
+        if args.folder:  # add the folder's files to your documents (data/uploads/), then index
+            files = sorted(f for f in Path(args.folder).iterdir() if f.is_file())
+            added, skipped = p.add(files, progress=terminal_bar(), workers=workers)
+            for d in added:
+                print(f"added {d.id}: {d.title}", file=sys.stderr)
+            for s in skipped:
+                print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        index = p.load_index(terminal_bar(), workers)  # reads the folders, reports skipped files, builds as needed
+    finally:
+        if workers is not None:
+            distributed.stop()
+    where = index.manifest.get("uri", p.config.index_dir)
+    print(f"index ready: {index.count} chunks from {len(index.manifest['documents'])} documents in {where}")
 
 
 def cmd_ask(args) -> None:
@@ -76,7 +86,8 @@ def cmd_eval(args) -> None:
     if args.what == "qa":
         from .config import Config
 
-        config = Config() if args.min_confidence is None else Config(min_confidence=args.min_confidence)
+        config = Config.from_env()
+        config = config if args.min_confidence is None else config.with_(min_confidence=args.min_confidence)
         result = evaluate.eval_qa(Path(args.data), args.limit, config, log=log)
         if args.rows:
             Path(args.rows).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in result["rows"]) + "\n")
@@ -92,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     ix = sub.add_parser("index", help="build or update the index; with FOLDER, add its files to your documents")
     ix.add_argument("folder", nargs="?")
+    ix.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                    help="read, chunk and embed on a Ray cluster (default: a local one, loopback only)")
     ix.set_defaults(func=cmd_index)
     ask = sub.add_parser("ask", help="answer a question from the documents")
     ask.add_argument("question")

@@ -23,3 +23,7 @@ class IndexWriteError(BadIndexError):
 
 class ModelError(RagError):
     """A model could not be loaded (package missing, broken cache)."""
+
+
+class ConfigError(RagError, ValueError):
+    """A setting (an environment variable such as RAG_STORE) has a value that cannot work."""

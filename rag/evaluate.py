@@ -80,12 +80,15 @@ def rank_documents(hits) -> list[str]:
 def _cached_config(config: Config, corpus: Path) -> Config:
     """The evaluation index lives in the cache, keyed by the corpus' content hash."""
     key = hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]
-    return replace(config, index_dir=config.cache_dir / "eval" / f"{corpus.parent.name}-{key}")
+    name = f"{corpus.parent.name}-{key}"
+    # a Milvus server keeps it in collections of its own, beside the product's
+    return replace(config, index_dir=config.cache_dir / "eval" / name,
+                   milvus_collection="rag_eval_" + re.sub(r"\W", "_", name))
 
 
 def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPHA, fusion: str = "zscore",
                    config: Config | None = None, log=print) -> dict:
-    config = config or Config()
+    config = config or Config.from_env()
     queries_file, qrels_file = split_files(data, split)
     qrels = read_qrels(qrels_file)
     queries = {str(q["id"]): q["text"] for q in read_jsonl(queries_file) if str(q["id"]) in qrels}
@@ -160,7 +163,7 @@ def eval_seeds(data: Path, limit: int | None = None, config: Config | None = Non
     from .pipeline import Pipeline
 
     questions = read_jsonl(data / "questions.jsonl")[:limit]
-    pipe = pipeline or Pipeline(config or Config(), log=log)
+    pipe = pipeline or Pipeline(config or Config.from_env(), log=log)
     t = time.perf_counter()
     pipe.warm()
     load = time.perf_counter() - t
@@ -197,7 +200,7 @@ def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, 
 
     if (data / "questions.jsonl").exists() and not (data / "answers.jsonl").exists():
         return eval_seeds(data, limit, config, log)
-    config = _cached_config(config or Config(), data / "corpus.jsonl")
+    config = _cached_config(config or Config.from_env(), data / "corpus.jsonl")
     questions = read_jsonl(data / "answers.jsonl")[:limit]
     pipe = Pipeline(config, log=log, documents=beir_documents(data / "corpus.jsonl"))
     t = time.perf_counter()

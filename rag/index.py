@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +35,7 @@ from .chunk import chunk_document
 from .config import Config
 from .embed import Embedder
 from .errors import BadIndexError, IndexWriteError
+from .ingest import read_or_error
 from .types import Chunk, Document, Progress
 
 FORMAT = "rag-index v2"  # v2: BM25 model beside the vectors
@@ -171,17 +172,54 @@ def vector_index(vectors: np.ndarray, dim: int):
     return index
 
 
-def embed_all(texts: list[str], embedder: Embedder, batch: int,
-              progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Embed `texts` in blocks, shortest first (less padding per batch), calling
-    `progress(rows)` with the rows of each block once it is embedded; rows come back in the
-    order of `texts`."""
-    out = np.zeros((len(texts), embedder.dim), np.float32)
+class Workers(Protocol):
+    """Who reads, chunks and embeds for a build: `Local` (this process) or rag/distributed.py's
+    Ray cluster. Both embed the same blocks with the same calls, so the vectors are the same."""
+
+    dim: int
+
+    def read(self, paths: list[Path]) -> list[Document | Exception]: ...
+
+    def chunk(self, docs: list[Document]) -> list[list[Chunk]]: ...
+
+    def embed(self, blocks: list[list[str]]) -> Iterator[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Local:
+    embedder: Embedder
+    config: Config
+
+    @property
+    def dim(self) -> int:
+        return self.embedder.dim
+
+    def read(self, paths: list[Path]) -> list[Document | Exception]:
+        return [read_or_error(p) for p in paths]
+
+    def chunk(self, docs: list[Document]) -> list[list[Chunk]]:
+        return [chunk_document(d, self.config.chunk_tokens, self.config.chunk_overlap) for d in docs]
+
+    def embed(self, blocks: list[list[str]]) -> Iterator[np.ndarray]:
+        for texts in blocks:
+            yield self.embedder.encode(texts, batch_size=self.config.embed_batch)
+
+
+def blocks(texts: list[str], batch: int) -> list[list[int]]:
+    """Rows of `texts` in embedding blocks of batch x 16, shortest first (less padding)."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    block = batch * 16
-    for start in range(0, len(order), block):
-        rows = order[start : start + block]
-        out[rows] = embedder.encode([texts[i] for i in rows], batch_size=batch)
+    size = batch * 16
+    return [order[k : k + size] for k in range(0, len(order), size)]
+
+
+def embed_all(texts: list[str], workers: Workers, batch: int,
+              progress: Callable[[list[int]], None] | None = None) -> np.ndarray:
+    """Embed `texts` block by block (`blocks`), calling `progress(rows)` with the rows of each
+    block once it is embedded; rows come back in the order of `texts`."""
+    out = np.zeros((len(texts), workers.dim), np.float32)
+    plan = blocks(texts, batch)
+    for rows, vectors in zip(plan, workers.embed([[texts[i] for i in rows] for rows in plan]), strict=True):
+        out[rows] = vectors
         if progress is not None:
             progress(rows)
     return out
@@ -206,9 +244,12 @@ def terminal_bar() -> Callable[[Progress], None]:
 
 
 def build(docs: list[Document], embedder: Embedder, config: Config,
-          previous: Index | None = None, progress: Callable[[Progress], None] | None = None) -> Index:
-    """Chunk and embed `docs`, reusing `previous` vectors of documents that did not change;
-    `progress` hears how many chunks and documents are done after each block embedded."""
+          previous: Index | None = None, progress: Callable[[Progress], None] | None = None,
+          workers: Workers | None = None) -> Index:
+    """Chunk and embed `docs` (with `workers`, by default this process), reusing `previous`
+    vectors of documents that did not change; `progress` hears how many chunks and documents
+    are done after each block embedded."""
+    workers = workers or Local(embedder, config)
     settings = _settings(embedder, config)
     reusable: dict[tuple[str, str], tuple[list[Chunk], np.ndarray]] = {}  # (id, sha256) -> chunks, vectors
     if previous is not None and all(previous.manifest.get(k) == settings[k] for k in VECTOR_SETTINGS):
@@ -219,8 +260,9 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         for doc_id, meta in previous.manifest["documents"].items():
             if doc_id in rows:
                 reusable[doc_id, meta["sha256"]] = ([previous.chunks[i] for i in rows[doc_id]], old[rows[doc_id]])
-    plan = [reusable.get((d.id, d.sha256)) or (chunk_document(d, config.chunk_tokens, config.chunk_overlap), None)
-            for d in docs]
+    fresh = [d for d in docs if (d.id, d.sha256) not in reusable]
+    chunked = dict(zip((d.id for d in fresh), workers.chunk(fresh), strict=True))
+    plan = [reusable.get((d.id, d.sha256)) or (chunked[d.id], None) for d in docs]
     texts = [c.text for cs, vecs in plan if vecs is None for c in cs]
     owner = [d for d, (cs, vecs) in enumerate(plan) if vecs is None for _ in cs]  # text row -> document
     left = [0 if vecs is not None else len(cs) for cs, vecs in plan]  # chunks still to embed, per document
@@ -235,7 +277,7 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
 
     if progress is not None and texts:
         progress(Progress(0, len(texts), sum(n == 0 for n in left), len(plan)))
-    embedded = embed_all(texts, embedder, config.embed_batch, embedded_rows if progress else None)
+    embedded = embed_all(texts, workers, config.embed_batch, embedded_rows if progress else None)
     chunks, blocks, used = [], [np.zeros((0, embedder.dim), np.float32)], 0
     for cs, vecs in plan:
         if vecs is None:
@@ -354,8 +396,13 @@ def is_current(index: Index, docs: list[Document]) -> bool:
 
 
 def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print,
-           progress: Callable[[Progress], None] | None = None) -> Index:
-    """Load the index for `docs`, rebuilding it first if the documents or settings changed."""
+           progress: Callable[[Progress], None] | None = None, workers: Workers | None = None) -> Store:
+    """Load the index for `docs` from the configured store, bringing it up to date first if
+    the documents or settings changed (the chunking and embedding done by `workers`)."""
+    if config.store == "milvus":
+        from . import milvus
+
+        return milvus.ensure(docs, embedder, config, _settings(embedder, config), log, progress, workers)
     folder = config.index_dir
     try:
         index = load(folder, embedder, config)
@@ -374,7 +421,7 @@ def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print,
                 index = load(folder, embedder, config, strict=False)
         log(f"building index ({reason})…")
         t = time.perf_counter()
-        index = build(docs, embedder, config, previous=index, progress=progress)
+        index = build(docs, embedder, config, previous=index, progress=progress, workers=workers)
         try:
             save(index, folder)
         except OSError as e:  # save() removed its partial snapshot; the previous one is live

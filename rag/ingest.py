@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -176,19 +177,20 @@ def read_document(path: Path) -> Document:
     return Document(path.stem, normalize(title) or find_title(text, path.stem), text, str(path), sha)
 
 
-def load_folder(folder: str | Path) -> tuple[list[Document], list[Skipped]]:
-    """All readable documents of `folder`, and the files skipped with their reason."""
+def load_folder(folder: str | Path, read: Callable[[list[Path]], list[Document | Exception]] | None = None
+                ) -> tuple[list[Document], list[Skipped]]:
+    """All readable documents of `folder`, and the files skipped with their reason. `read`
+    reads many files at once, each to a Document or the error that stopped it (a Ray
+    cluster's, rag/distributed.py); by default they are read here, one by one."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no such folder: {folder}")
+    paths = [p for p in sorted(folder.iterdir())
+             if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
     docs, skipped, seen = [], [], set()
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in SUFFIXES or path.name.startswith("."):
-            continue
-        try:
-            doc = read_document(path)
-        except (OSError, ValueError) as e:
-            skipped.append(Skipped(str(path), str(e)))
+    for path, doc in zip(paths, read(paths) if read else map(read_or_error, paths), strict=True):
+        if isinstance(doc, Exception):
+            skipped.append(Skipped(str(path), str(doc)))
             continue
         if doc.id in seen:
             skipped.append(Skipped(str(path), f"another file already has the id {doc.id}"))
@@ -196,3 +198,11 @@ def load_folder(folder: str | Path) -> tuple[list[Document], list[Skipped]]:
         seen.add(doc.id)
         docs.append(doc)
     return docs, skipped
+
+
+def read_or_error(path: Path) -> Document | Exception:
+    """The Document of `path`, or the error that says why it cannot be read."""
+    try:
+        return read_document(path)
+    except (OSError, ValueError) as e:
+        return e

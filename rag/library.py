@@ -31,11 +31,12 @@ def safe_name(name: str, content: bytes) -> str:
     return f"{stem}-{hashlib.sha256(content).hexdigest()[:8]}{suffix.lower()}"
 
 
-def documents(config: Config) -> tuple[list[Document], list[Skipped]]:
-    """The seeds and the uploads, seeds first; an upload whose id a seed already has is skipped."""
-    docs, skipped = load_folder(config.docs_dir)
+def documents(config: Config, read=None) -> tuple[list[Document], list[Skipped]]:
+    """The seeds and the uploads, seeds first; an upload whose id a seed already has is
+    skipped. `read`: who reads the files (rag/ingest.py `load_folder`)."""
+    docs, skipped = load_folder(config.docs_dir, read)
     if config.uploads_dir.is_dir() and config.uploads_dir.resolve() != config.docs_dir.resolve():
-        more, more_skipped = load_folder(config.uploads_dir)
+        more, more_skipped = load_folder(config.uploads_dir, read)
         seen = {d.id for d in docs}
         for d in more:
             if d.id in seen:

@@ -25,7 +25,7 @@ from .config import Config
 from .embed import Embedder, MiniLM
 from .errors import QuestionError
 from .generate import Generator, SmolLM
-from .index import Store, ensure
+from .index import Store, Workers, ensure
 from .text import terms
 from .types import Answer, Citation, Document, Hit, Progress, Retrieved
 
@@ -124,27 +124,29 @@ class Pipeline:
         """The index of the documents folder, built or updated on first use."""
         return self.load_index()
 
-    def load_index(self, progress: Callable[[Progress], None] | None = None) -> Store:
+    def load_index(self, progress: Callable[[Progress], None] | None = None, workers: Workers | None = None) -> Store:
         """The index, built or brought up to date first if needed; `progress` hears how far
-        a build is (rag/index.py)."""
+        a build is, `workers` read, chunk and embed for it (rag/index.py; default: here)."""
         with self._lock:
             if self._index is None:
                 if self.documents is not None:
                     docs, skipped = self.documents, []
                 else:
-                    docs, skipped = library.documents(self.config)
+                    docs, skipped = library.documents(self.config, workers.read if workers else None)
                 for s in skipped:
                     self.log(f"skipped {s.path}: {s.reason}")
-                self._index = ensure(docs, self.embedder, self.config, log=self.log, progress=progress)
+                self._index = ensure(docs, self.embedder, self.config, log=self.log, progress=progress,
+                                     workers=workers)
             return self._index
 
     def add(self, paths: list, names: list[str] | None = None,
-            progress: Callable[[Progress], None] | None = None) -> tuple[list[Document], list]:
+            progress: Callable[[Progress], None] | None = None,
+            workers: Workers | None = None) -> tuple[list[Document], list]:
         """Add files to the user's documents (rag/library.py) and index them now; returns
         (added, skipped-with-reasons)."""
         added, skipped = library.add(paths, self.config, names)
         if added:
-            self.reindex(progress)
+            self.reindex(progress, workers)
         return added, skipped
 
     def remove(self, doc_id: str) -> bool:
@@ -154,11 +156,11 @@ class Pipeline:
             self.reindex()
         return removed
 
-    def reindex(self, progress: Callable[[Progress], None] | None = None) -> Store:
+    def reindex(self, progress: Callable[[Progress], None] | None = None, workers: Workers | None = None) -> Store:
         """Read the documents again and bring the index up to date (only new content is embedded)."""
         with self._lock:
             self._index = None
-        return self.load_index(progress)
+        return self.load_index(progress, workers)
 
     def catalogue(self) -> list[tuple[str, str, int, bool]]:
         """(doc_id, title, chunks, uploaded) for every indexed document, seeds first."""

@@ -1,0 +1,146 @@
+"""The Milvus store (rag/milvus.py) on a real Milvus Lite, beside the FAISS store: same
+passages, same answers, documents added and removed, killed runs and changed settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag import lexical, milvus
+from rag.pipeline import Pipeline
+from rag.retrieve import search
+from tests.conftest import ROOT, FakeEmbedder, FakeGenerator
+
+QUESTIONS = ["Who repairs the solar lamps?", "What do critics say about globalization?",
+             "Where do farmers sell vegetables?", "SoULS Bihar", "food miles"]
+
+
+def listening() -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket listening on this machine (/proc/net/tcp{,6})."""
+    out = set()
+    for name in ("tcp", "tcp6"):
+        with open(f"/proc/net/{name}") as f:
+            for line in list(f)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A":  # LISTEN
+                    address, port = local.split(":")
+                    out.add((address, int(port, 16)))
+    return out
+
+
+# 127.0.0.1, ::1 and ::ffff:127.0.0.1, as /proc writes them
+LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+@pytest.fixture
+def milvus_config(config, tmp_path):
+    return config.with_(store="milvus", milvus_uri=str(tmp_path / "milvus" / "rag.db"))
+
+
+def pipelines(config, milvus_config):
+    embedder = FakeEmbedder()
+    return (Pipeline(config, embedder=embedder, generator=FakeGenerator(), log=lambda *_: None),
+            Pipeline(milvus_config, embedder=embedder, generator=FakeGenerator(), log=lambda *_: None))
+
+
+def test_milvus_finds_the_passages_faiss_finds_with_the_same_scores(config, milvus_config):
+    before = listening()
+    faiss_pipe, milvus_pipe = pipelines(config, milvus_config)
+    f, m = faiss_pipe.index, milvus_pipe.index
+    new = listening() - before
+    assert new and all(address in LOOPBACK for address, _ in new), new  # Lite's server: loopback only
+    assert type(m).__name__ == "MilvusIndex" and m.count == f.count
+    assert m.manifest["documents"].keys() == f.manifest["documents"].keys()
+    for q in QUESTIONS:
+        vec = faiss_pipe.embedder.encode([q])[0]
+        a, b = search(f, vec, q, 4), search(m, vec, q, 4)
+        assert [(h.chunk, round(h.similarity, 4)) for h in a] == [(h.chunk, round(h.similarity, 4)) for h in b]
+        assert np.allclose(f.vectors_of([h.row for h in a]), m.vectors_of([h.row for h in b]), atol=1e-6)
+    tokens = lexical.stems(QUESTIONS)[0] + ["nowhereword"]
+    assert m.idf(tokens) == pytest.approx(f.idf(tokens), abs=1e-6)
+
+
+def test_answers_and_catalogue_are_the_same_over_either_store(config, milvus_config):
+    faiss_pipe, milvus_pipe = pipelines(config, milvus_config)
+    assert milvus_pipe.catalogue() == faiss_pipe.catalogue()
+    for q in QUESTIONS:
+        a, b = faiss_pipe.answer(q), milvus_pipe.answer(q)
+        assert (a.text, a.abstained, [(c.doc_id, c.start) for c in a.citations]) == \
+               (b.text, b.abstained, [(c.doc_id, c.start) for c in b.citations])
+
+
+def test_documents_added_and_removed_go_to_milvus(milvus_config, tmp_path):
+    pipe = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None)
+    count = pipe.index.count
+    new = tmp_path / "Tidal Mills.txt"
+    new.write_text("Tidal Mills\n\nA tidal mill grinds grain with the ebb of the sea in Brittany.")
+    (added,), skipped = pipe.add([new])
+    assert not skipped and pipe.index.count > count and added.id in pipe.index.manifest["documents"]
+    vec = pipe.embedder.encode(["tidal mill Brittany"])[0]
+    assert search(pipe.index, vec, "tidal mill Brittany", 1)[0].chunk.doc_id == added.id
+    embedded = sum(pipe.embedder.calls)
+    again = Pipeline(milvus_config, embedder=pipe.embedder, generator=FakeGenerator(), log=lambda *_: None)
+    assert again.index.count == pipe.index.count and sum(pipe.embedder.calls) == embedded  # nothing re-embedded
+    assert pipe.remove(added.id)
+    assert pipe.index.count == count and added.id not in pipe.index.manifest["documents"]
+    hits = search(pipe.index, vec, "tidal mill Brittany", 10)
+    assert added.id not in {h.chunk.doc_id for h in hits}
+
+
+def test_a_killed_run_is_completed_by_the_next_without_duplicates(config, milvus_config, monkeypatch):
+    real = milvus._write
+    calls = []
+
+    def dies_after_the_chunks(db, names, group):
+        calls.append(group)
+        chunk_coll, _ = names
+        db.insert(chunk_coll, [{"id": milvus.chunk_id(c), "doc_id": c.doc_id, "start": c.start, "end": c.end,
+                                "text": c.text, "lexical": "x", "vector": v.tolist()}
+                               for doc, cs, vs in group for c, v in zip(cs, vs, strict=True)])
+        raise KeyboardInterrupt  # killed before any manifest row is written
+
+    monkeypatch.setattr(milvus, "_write", dies_after_the_chunks)
+    pipe = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None)
+    with pytest.raises(KeyboardInterrupt):
+        pipe.load_index()
+    monkeypatch.setattr(milvus, "_write", real)
+    db = milvus.client(milvus_config)
+    assert db.query("rag_chunks", filter="", output_fields=["count(*)"])[0]["count(*)"] > 0  # orphans left behind
+    index = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None).index
+    faiss_index = Pipeline(config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None).index
+    ids = [r["id"] for r in db.query("rag_chunks", filter="", output_fields=["id"], limit=10_000)]
+    assert len(ids) == len(set(ids)) == faiss_index.count == index.count
+
+
+def test_a_change_of_embedding_model_rebuilds_the_collections(milvus_config):
+    logs = []
+    Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=logs.append).load_index()
+
+    class Other(FakeEmbedder):
+        name = "another-model"
+
+    index = Pipeline(milvus_config, embedder=Other(), generator=FakeGenerator(), log=logs.append).index
+    assert any("rebuilding the Milvus collections (embedding_model changed)" in m for m in logs)
+    assert index.manifest["embedding_model"] == "another-model" and index.count > 0
+
+
+def test_an_unknown_store_is_refused_with_the_choices(tmp_path):
+    env = {**os.environ, "RAG_STORE": "elastic", "RAG_INDEX_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "unknown store 'elastic': use one of faiss, milvus (RAG_STORE)" in out.stderr
+
+
+def test_the_default_store_imports_neither_pymilvus_nor_ray(tmp_path, corpus):
+    code = ("import sys; from pathlib import Path; from rag.config import Config; from rag.pipeline import Pipeline; "
+            "from tests.conftest import FakeEmbedder, FakeGenerator; "
+            f"p = Pipeline(Config(docs_dir=Path({str(corpus)!r}), index_dir=Path({str(tmp_path / 'ix')!r})), "
+            "embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None); p.answer('solar lamps'); "
+            "print(sorted(m for m in ('pymilvus', 'milvus_lite', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("RAG_")})
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]
