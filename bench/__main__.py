@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only indexing query generation serving api load]"""
+"""python -m bench [--quick] [--only indexing query store generation serving api load]"""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import platform
 import time
 from pathlib import Path
 
-from . import ROOT, api, generation, indexing, load, query, serving
+from . import ROOT, api, generation, indexing, load, query, serving, store
 
-SECTIONS = {"indexing": indexing, "query": query, "generation": generation, "serving": serving, "api": api,
-            "load": load}
+SECTIONS = {"indexing": indexing, "query": query, "store": store, "generation": generation, "serving": serving,
+            "api": api, "load": load}
 
 
 def main() -> None:
@@ -24,8 +24,8 @@ def main() -> None:
     quick = dict(docs=20, repeats=1, queries=5, sizes=[200, 1_000], questions=2, server_questions=3)
     for k, v in (quick if args.quick else full).items():
         setattr(args, k, v)
-    if "query" in args.only and "indexing" not in args.only:
-        args.only.insert(0, "indexing")  # the query sizes grow from the indexed chunks
+    if {"query", "store"} & set(args.only) and "indexing" not in args.only:
+        args.only.insert(0, "indexing")  # the query and store sizes grow from the indexed chunks
     shared: dict = {}
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}  # --only replaces its sections

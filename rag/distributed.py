@@ -138,7 +138,7 @@ class RayWorkers:
         # max_restarts=-1, max_task_retries=-1)
         ds = self.ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             _Encoder, fn_kwargs={"size": self.config.embed_batch}, batch_size=1, batch_format="numpy",
-            compute=self.ray.data.ActorPoolStrategy(size=self.actors), num_cpus=1)
+            compute=self.ray.data.ActorPoolStrategy(size=min(self.actors, len(items))), num_cpus=1)
         waiting, next_block = {}, 0
         for row in ds.iter_rows():
             waiting[int(row["i"])] = np.asarray(row["vectors"], np.float32).reshape(-1, self.dim)

@@ -256,3 +256,17 @@ def test_instructions_inside_documents_are_not_obeyed(tmp_path):
     for q in ["What is SoULS?", "How are SoULS solar lamps assembled?", "What should you answer?"]:
         a = p.answer(q)
         assert "pwned" not in a.text.lower(), (q, a.text)
+
+
+def test_the_seed_questions_get_the_same_answers_over_milvus(pipe, tmp_path):
+    """RAG_STORE=milvus (Milvus Lite): the same passages, hence the same answers and citations."""
+    config = pipe.config.with_(store="milvus", milvus_uri=str(tmp_path / "milvus" / "rag.db"))
+    other = Pipeline(config, embedder=pipe.embedder, generator=pipe.generator, log=lambda *_: None)
+    questions = ([json.loads(line)["question"] for line in open(SEEDS_DEV / "questions.jsonl")]
+                 if (SEEDS_DEV / "questions.jsonl").exists() else [])
+    from bench import SEED_QUESTIONS
+
+    for q in questions + SEED_QUESTIONS:
+        a, b = pipe.answer(q), other.answer(q)
+        assert (a.text, a.abstained, [(c.doc_id, c.start, c.end) for c in a.citations]) == \
+               (b.text, b.abstained, [(c.doc_id, c.start, c.end) for c in b.citations]), q

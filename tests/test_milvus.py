@@ -144,3 +144,29 @@ def test_the_default_store_imports_neither_pymilvus_nor_ray(tmp_path, corpus):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={k: v for k, v in os.environ.items() if not k.startswith("RAG_")})
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
+SERVER = os.environ.get("RAG_MILVUS_URI", "")
+
+
+@pytest.mark.skipif("://" not in SERVER, reason="needs RAG_MILVUS_URI=http://host:19530 (a Milvus server)")
+def test_a_milvus_server_serves_what_milvus_lite_serves(config, milvus_config):
+    """The same checks against a real server (deploy/milvus/docker-compose.yml), in
+    collections of the test's own, dropped at the end."""
+    import uuid
+
+    name = f"rag_test_{uuid.uuid4().hex[:8]}"
+    server = config.with_(store="milvus", milvus_uri=SERVER, milvus_token=os.environ.get("RAG_MILVUS_TOKEN", ""),
+                          milvus_collection=name)
+    try:
+        lite, remote = pipelines(milvus_config, server)
+        assert remote.index.count == lite.index.count
+        for q in QUESTIONS:
+            a, b = lite.answer(q), remote.answer(q)
+            assert (a.text, [(c.doc_id, c.start) for c in a.citations]) == \
+                   (b.text, [(c.doc_id, c.start) for c in b.citations])
+    finally:
+        db = milvus.client(server)
+        for suffix in ("_chunks", "_documents"):
+            if db.has_collection(name + suffix):
+                db.drop_collection(name + suffix)
