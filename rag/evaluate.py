@@ -124,7 +124,8 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
     latencies = []  # one product query: embed the question, fused search for the top k
     for q in ids[:100]:
         t = time.perf_counter()
-        retrieve.search(index, embedder.encode([queries[q]])[0], queries[q], config.top_k, alpha=alpha, fusion=fusion)
+        retrieve.search(index, lambda q=q: embedder.encode([queries[q]])[0], queries[q], config.top_k, alpha=alpha,
+                        fusion=fusion)
         latencies.append(time.perf_counter() - t)
     out = dict(results["hybrid"])
     out.update(seconds=seconds, modes=results, chunks=index.count, documents=len(docs),

@@ -53,8 +53,8 @@ class Store(Protocol):
     @property
     def count(self) -> int: ...
 
-    def candidates(self, query: np.ndarray, text: str, pool: int) -> tuple[np.ndarray, list[Chunk], np.ndarray,
-                                                                          np.ndarray]: ...
+    def candidates(self, query: np.ndarray | Callable[[], np.ndarray], text: str, pool: int
+                   ) -> tuple[np.ndarray, list[Chunk], np.ndarray, np.ndarray]: ...
 
     def vectors_of(self, rows: list[int]) -> np.ndarray: ...
 
@@ -78,13 +78,14 @@ class Index:
     def count(self) -> int:
         return len(self.chunks)
 
-    def candidates(self, query: np.ndarray, text: str, pool: int) -> tuple[np.ndarray, list[Chunk], np.ndarray,
-                                                                          np.ndarray]:
+    def candidates(self, query: np.ndarray | Callable[[], np.ndarray], text: str, pool: int
+                   ) -> tuple[np.ndarray, list[Chunk], np.ndarray, np.ndarray]:
         """Rows proposed by either retriever (the `pool` nearest vectors, the `pool` best BM25
-        scores), with their chunks, cosine and BM25 scores."""
+        scores), with their chunks, cosine and BM25 scores. `query`: the question's vector, or
+        the function that embeds it."""
         n = len(self.chunks)
         pool = min(n, pool)
-        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        q = np.ascontiguousarray(query() if callable(query) else query, dtype=np.float32).reshape(1, -1)
         with _single_thread():
             _, dense_rows = self.vectors.search(q, pool)
         bm25 = lexical.scores(self.bm25, text)[:n]

@@ -198,15 +198,17 @@ class MilvusIndex:
     def _search(self, field: str, data, pool: int, output: list[str], **kw) -> list[dict]:
         return self.db.search(self.coll, data=[data], anns_field=field, limit=pool, output_fields=output, **kw)[0]
 
-    def candidates(self, query: np.ndarray, text: str, pool: int) -> tuple[np.ndarray, list[Chunk], np.ndarray,
-                                                                          np.ndarray]:
+    def candidates(self, query: np.ndarray | Callable[[], np.ndarray], text: str, pool: int
+                   ) -> tuple[np.ndarray, list[Chunk], np.ndarray, np.ndarray]:
+        """Both searches at once; the BM25 one starts before the question is embedded when
+        `query` is the function that embeds it (Milvus Lite scores BM25 in Python: the slower side)."""
         pool = max(1, min(self.count, pool, MAX_LIMIT))
-        q = np.asarray(query, np.float32).reshape(-1)
         words = " ".join(lexical.tokenize([text])[0])
         fields = ["doc_id", "start", "end", "text"]
+        sparse = self._pool.submit(self._search, "sparse", words, pool, fields + ["vector"]) if words else None
+        q = np.asarray(query() if callable(query) else query, np.float32).reshape(-1)
         dense = self._pool.submit(self._search, "vector", q.tolist(), pool, fields,
                                   search_params={"params": {"ef": max(EF_SEARCH, pool)}})
-        sparse = self._pool.submit(self._search, "sparse", words, pool, fields + ["vector"]) if words else None
         found: dict[int, tuple[Chunk, float, float]] = {}
         for h in dense.result():
             e = h["entity"]

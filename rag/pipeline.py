@@ -204,8 +204,14 @@ class Pipeline:
         """Retrieve for `question`, choose the evidence and weigh it (rag/evidence.py, rag/abstain.py)."""
         index = self.index
         query = search_query(question, history)
-        query_vec = self.embedder.encode([query])[0]
-        hits = retrieve.search(index, query_vec, query, self.config.evidence_passages)
+        embedded: list[np.ndarray] = []
+
+        def embed() -> np.ndarray:  # called by the store, which may start its text search first
+            embedded.append(self.embedder.encode([query])[0])
+            return embedded[0]
+
+        hits = retrieve.search(index, embed, query, self.config.evidence_passages)
+        query_vec = embedded[0] if embedded else embed()
         cands = evidence.candidates(hits)
         # a follow-up searches with the previous question, but its evidence answers the question itself
         question_vec = query_vec if query == question else self.embedder.encode([question])[0]

@@ -15,6 +15,8 @@ top. `fuse_rrf` stays for comparison (`python -m rag eval retrieval --fusion rrf
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .index import Store
@@ -45,9 +47,11 @@ def fuse_rrf(cos: np.ndarray, bm25: np.ndarray, k: int = RRF_K) -> np.ndarray:
     return 1 / (k + ranks(cos)) + 1 / (k + ranks(bm25))
 
 
-def search(index: Store, query: np.ndarray, text: str, k: int, alpha: float = ALPHA,
+def search(index: Store, query: np.ndarray | Callable[[], np.ndarray], text: str, k: int, alpha: float = ALPHA,
            pool: int = POOL, fusion: str = "zscore") -> list[Hit]:
-    """The `k` best chunks for a question (its normalised vector and its text), best first."""
+    """The `k` best chunks for a question (its normalised vector and its text), best first.
+    `query` may be a function that embeds the question: a store that searches the text
+    elsewhere (Milvus) starts that search first and embeds meanwhile."""
     if not index.count or k <= 0:
         return []
     rows, chunks, cos, bm25 = index.candidates(query, text, max(pool, k))
