@@ -54,29 +54,34 @@ def _faiss_store(base, size: int, kind: str, folder: Path):
 
 
 def _milvus_store(base, size: int, folder: Path):
+    from collections import Counter
+
     from rag import lexical, milvus
     from rag.config import Config
     from rag.index import _settings
 
     config = Config(store="milvus", milvus_uri=str(folder / "milvus.db"), index_dir=folder)
     db = milvus.client(config)
-    names = ("rag_chunks", "rag_documents")
+    names = milvus.Names.of("rag")
     want = milvus.settings(_settings(_Dim(base.vectors.d), config))
-    milvus._open(db, want, print, *names)
+    milvus._open(db, want, print, names)
     n = len(base.chunks)
     vecs = base.vectors.reconstruct_n(0, n)
     titles = base.titles
-    words = [" ".join(t) or "x" for t in lexical.tokenize([lexical.chunk_text(c, titles[c.doc_id])
-                                                           for c in base.chunks])]
+    words = lexical.tokenize([lexical.chunk_text(c, titles[c.doc_id]) for c in base.chunks])
+    avgdl = float(np.mean([max(1, len(w)) for w in words]))
+    sparse = [milvus.chunk_weights(w, avgdl) for w in words]
     rng = np.random.default_rng(0)
     for start in range(0, size, 5000):
         rows = np.arange(start, min(size, start + 5000))
         v = vecs[rows % n] + (rows >= n)[:, None] * rng.normal(0, 0.02, (len(rows), vecs.shape[1])).astype(np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        db.insert(names[0], [{"id": int(r), "doc_id": base.chunks[r % n].doc_id, "start": base.chunks[r % n].start,
-                              "end": base.chunks[r % n].end, "text": base.chunks[r % n].text, "lexical": words[r % n],
-                              "vector": v[k].tolist()} for k, r in enumerate(rows)])
-    db.flush(names[0])
+        db.insert(names.chunks, [{"id": int(r), "doc_id": base.chunks[r % n].doc_id, "start": base.chunks[r % n].start,
+                                  "end": base.chunks[r % n].end, "text": base.chunks[r % n].text,
+                                  "sparse": sparse[r % n], "vector": v[k].tolist()} for k, r in enumerate(rows)])
+    milvus._count_terms(db, names, Counter(t for r in range(size) for t in sparse[r % n]))
+    for name in (names.chunks, names.terms):
+        db.flush(name)
     documents = {doc_id: {"title": t, "chunks": 0} for doc_id, t in titles.items()}
     next(iter(documents.values()))["chunks"] = size
     return milvus.MilvusIndex(db, {**want, "documents": documents}, "rag")

@@ -25,6 +25,9 @@ def test_bench_runs_on_a_tiny_input(tmp_path):
     results = json.loads(out.read_text())
     assert results["indexing"]["product_chunks_per_s"] > 0
     assert all(s["p50_ms"] > 0 for s in results["query"]["sizes"].values())
+    stores = [s for size in results["store"]["sizes"].values() for s in size.values()]
+    assert len(stores) == 6 and all(s["p50_ms"] > 0 and s["disk_mb"] > 0 for s in stores), stores
+    assert results["store"]["ingest"]["ray_local_chunks_per_s"] > 0
     assert results["generation"]["decode_tok_s"] > 0 and results["generation"]["four_passages"]["ttft_s"] > 0
     assert results["serving"]["server"]["peak_rss_mb"] > 0
     assert results["api"]["direct_total_median_s"] > 0 and "overhead_median_ms" in results["api"]

@@ -26,13 +26,13 @@ WORDS = ("market supply local global trade tariff factory farm energy water pric
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """The seed corpus plus 300 generated documents of one to three passages."""
+    """The seed corpus plus 500 generated documents of one to three passages."""
     folder = tmp_path_factory.mktemp("corpus")
     for p in (ROOT / "seeds").iterdir():
         if p.is_file():
             (folder / p.name).write_bytes(p.read_bytes())
     rng = np.random.default_rng(7)
-    for i in range(300):
+    for i in range(500):
         sentences = [" ".join(rng.choice(WORDS, rng.integers(6, 16))).capitalize() + "."
                      for _ in range(rng.integers(2, 30))]
         (folder / f"gen{i:03d}.txt").write_text(f"Generated note {i}\n\n" + " ".join(sentences))
@@ -79,10 +79,10 @@ def test_ray_builds_the_index_one_process_builds(cluster, corpus, tmp_path):
     config = config_for(corpus, tmp_path)
     workers = distributed.RayWorkers(config)
     docs, skipped = documents(config, workers.read)
-    assert not skipped and len(docs) == 305
+    assert not skipped and len(docs) == 505
     ray_index = build(docs, MiniLM(), config, workers=workers)
     local = single_process(config)
-    assert ray_index.chunks == local.chunks and len(local.chunks) > 500
+    assert ray_index.chunks == local.chunks and len(local.chunks) > 900
     a = ray_index.vectors.reconstruct_n(0, ray_index.count)
     b = local.vectors.reconstruct_n(0, local.count)
     assert np.abs(a - b).max() <= 1e-5

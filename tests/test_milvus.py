@@ -48,6 +48,7 @@ def pipelines(config, milvus_config):
 
 
 def test_milvus_finds_the_passages_faiss_finds_with_the_same_scores(config, milvus_config):
+    """Same chunks, same cosine, same BM25 (its sparse vectors score what bm25s scores)."""
     before = listening()
     faiss_pipe, milvus_pipe = pipelines(config, milvus_config)
     f, m = faiss_pipe.index, milvus_pipe.index
@@ -58,7 +59,12 @@ def test_milvus_finds_the_passages_faiss_finds_with_the_same_scores(config, milv
     for q in QUESTIONS:
         vec = faiss_pipe.embedder.encode([q])[0]
         a, b = search(f, vec, q, 4), search(m, vec, q, 4)
-        assert [(h.chunk, round(h.similarity, 4)) for h in a] == [(h.chunk, round(h.similarity, 4)) for h in b]
+        assert [(h.chunk, round(h.similarity, 4), round(h.score, 4)) for h in a] == \
+               [(h.chunk, round(h.similarity, 4), round(h.score, 4)) for h in b]
+        rows, chunks, cos, bm25 = f.candidates(vec, q, 100)
+        mrows, mchunks, mcos, mbm25 = m.candidates(vec, q, 100)
+        theirs = dict(zip(mchunks, mbm25, strict=True))
+        assert all(abs(theirs.get(c, 0.0) - s) < 1e-4 for c, s in zip(chunks, bm25, strict=True))
         assert np.allclose(f.vectors_of([h.row for h in a]), m.vectors_of([h.row for h in b]), atol=1e-6)
     tokens = lexical.stems(QUESTIONS)[0] + ["nowhereword"]
     assert m.idf(tokens) == pytest.approx(f.idf(tokens), abs=1e-6)
@@ -92,28 +98,24 @@ def test_documents_added_and_removed_go_to_milvus(milvus_config, tmp_path):
 
 
 def test_a_killed_run_is_completed_by_the_next_without_duplicates(config, milvus_config, monkeypatch):
-    real = milvus._write
-    calls = []
+    real = milvus._count_terms
 
-    def dies_after_the_chunks(db, names, group):
-        calls.append(group)
-        chunk_coll, _ = names
-        db.insert(chunk_coll, [{"id": milvus.chunk_id(c), "doc_id": c.doc_id, "start": c.start, "end": c.end,
-                                "text": c.text, "lexical": "x", "vector": v.tolist()}
-                               for doc, cs, vs in group for c, v in zip(cs, vs, strict=True)])
-        raise KeyboardInterrupt  # killed before any manifest row is written
+    def killed(*args):  # the chunks are in, their terms and manifest rows are not
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(milvus, "_write", dies_after_the_chunks)
+    monkeypatch.setattr(milvus, "_count_terms", killed)
     pipe = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None)
     with pytest.raises(KeyboardInterrupt):
         pipe.load_index()
-    monkeypatch.setattr(milvus, "_write", real)
+    monkeypatch.setattr(milvus, "_count_terms", real)
     db = milvus.client(milvus_config)
     assert db.query("rag_chunks", filter="", output_fields=["count(*)"])[0]["count(*)"] > 0  # orphans left behind
     index = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None).index
     faiss_index = Pipeline(config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None).index
     ids = [r["id"] for r in db.query("rag_chunks", filter="", output_fields=["id"], limit=10_000)]
     assert len(ids) == len(set(ids)) == faiss_index.count == index.count
+    words = sorted({w for q in QUESTIONS for w in lexical.stems([q])[0]})
+    assert index.idf(words) == pytest.approx(faiss_index.idf(words), abs=1e-6)  # term counts right again
 
 
 def test_a_change_of_embedding_model_rebuilds_the_collections(milvus_config):

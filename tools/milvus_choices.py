@@ -4,7 +4,7 @@
 
 Over the evaluation's Milvus Lite index (built by `RAG_STORE=milvus python -m rag eval
 retrieval`, or here on first use), for every query: the 300 nearest vectors and the 300 best
-BM25 scores, then nDCG@10 of
+BM25 scores (rag/milvus.py's sparse vectors), then nDCG@10 of
 - zscore/0: our z-score fusion, a candidate only the dense side found scoring BM25 0 (the product);
 - zscore/min: the same, such a candidate scoring the lowest BM25 score of the pool;
 - zscore/exact: the same, with its true BM25 score (a third, filtered search);
@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import lexical, retrieve  # noqa: E402
+from rag import milvus, retrieve  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.embed import MiniLM  # noqa: E402
 from rag.evaluate import _cached_config, beir_documents, read_jsonl, read_qrels, split_files  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> None:
     config = _cached_config(Config(store="milvus"), data / "corpus.jsonl")
     embedder = MiniLM()
     index = ensure(beir_documents(data / "corpus.jsonl"), embedder, config, log=print)
-    db, coll = index.db, index.coll
+    db, coll = index.db, index.names.chunks
     queries_file, qrels_file = split_files(data, args.split)
     qrels = read_qrels(qrels_file)
     queries = {str(q["id"]): q["text"] for q in read_jsonl(queries_file) if str(q["id"]) in qrels}
@@ -53,21 +53,21 @@ def main() -> None:
     names = ("zscore/0", "zscore/min", "zscore/exact", "milvus rrf", "milvus weighted")
     runs: dict[str, dict[str, list[str]]] = {k: {} for k in names}
     for q, v in zip(ids, vectors, strict=True):
-        words = " ".join(lexical.tokenize([queries[q]])[0]) or "\x00"
+        words = index.query_weights(queries[q]) or {milvus.EMPTY: 1.0}
         dense = db.search(coll, data=[v.tolist()], anns_field="vector", limit=POOL, output_fields=fields,
                           search_params={"params": {"ef": POOL}})[0]
         sparse = db.search(coll, data=[words], anns_field="sparse", limit=POOL, output_fields=fields + ["vector"])[0]
         doc = {h["id"]: h["entity"]["doc_id"] for h in dense + sparse}
         cos = {h["id"]: h["distance"] for h in dense}
         cos.update({h["id"]: float(np.dot(h["entity"]["vector"], v)) for h in sparse if h["id"] not in cos})
-        bm25 = {h["id"]: -h["distance"] for h in sparse}
+        bm25 = {h["id"]: h["distance"] for h in sparse}
         rows = list(cos)
         only_dense = [r for r in rows if r not in bm25]
         exact = dict(bm25)
         if only_dense:
             for h in db.search(coll, data=[words], anns_field="sparse", limit=len(only_dense),
                                filter=f"id in {only_dense}")[0]:
-                exact[h["id"]] = -h["distance"]
+                exact[h["id"]] = h["distance"]
         c = np.array([cos[r] for r in rows], np.float32)
         floor = min(bm25.values(), default=0.0)
         filled = {"zscore/0": [bm25.get(r, 0.0) for r in rows], "zscore/min": [bm25.get(r, floor) for r in rows],
