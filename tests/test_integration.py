@@ -262,7 +262,7 @@ def test_the_seed_questions_get_the_same_answers_over_milvus(pipe, tmp_path):
     """RAG_STORE=milvus (Milvus Lite): the same passages, hence the same answers and citations."""
     config = pipe.config.with_(store="milvus", milvus_uri=str(tmp_path / "milvus" / "rag.db"))
     other = Pipeline(config, embedder=pipe.embedder, generator=pipe.generator, log=lambda *_: None)
-    questions = ([json.loads(line)["question"] for line in open(SEEDS_DEV / "questions.jsonl")]
+    questions = ([json.loads(line)["question"] for line in (SEEDS_DEV / "questions.jsonl").read_text().splitlines()]
                  if (SEEDS_DEV / "questions.jsonl").exists() else [])
     from bench import SEED_QUESTIONS
 
