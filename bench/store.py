@@ -63,7 +63,7 @@ def _milvus_store(base, size: int, folder: Path):
     config = Config(store="milvus", milvus_uri=str(folder / "milvus.db"), index_dir=folder)
     db = milvus.client(config)
     names = milvus.Names.of("rag")
-    want = milvus.settings(_settings(_Dim(base.vectors.d), config))
+    want = {**milvus.settings(_settings(_Dim(base.vectors.d), config)), "vector_index": "FLAT"}
     milvus._open(db, want, print, names)
     n = len(base.chunks)
     vecs = base.vectors.reconstruct_n(0, n)
@@ -78,7 +78,8 @@ def _milvus_store(base, size: int, folder: Path):
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         db.insert(names.chunks, [{"id": int(r), "doc_id": base.chunks[r % n].doc_id, "start": base.chunks[r % n].start,
                                   "end": base.chunks[r % n].end, "text": base.chunks[r % n].text,
-                                  "sparse": sparse[r % n], "vector": v[k].tolist()} for k, r in enumerate(rows)])
+                                  "sparse": sparse[r % n], "terms": " ".join(map(str, sparse[r % n])),
+                                  "vector": v[k].tolist()} for k, r in enumerate(rows)])
     milvus._count_terms(db, names, Counter(t for r in range(size) for t in sparse[r % n]))
     for name in (names.chunks, names.terms):
         db.flush(name)

@@ -46,6 +46,7 @@ import hashlib
 import json
 import math
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +100,9 @@ def client(config: Config):
                 options["grpc_options"] = {"grpc.keepalive_permit_without_calls": 0}
                 Path(address).parent.mkdir(parents=True, exist_ok=True)
             try:
-                _clients[key] = pm.MilvusClient(address, token=config.milvus_token, **options)
+                with warnings.catch_warnings():  # milvus-lite 2.5 imports pkg_resources, which says it is old
+                    warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+                    _clients[key] = pm.MilvusClient(address, token=config.milvus_token, **options)
             except Exception as e:  # pymilvus raises its own exception types for every failure
                 hint = ("is another process (a running chat?) using it? stop it, or run a Milvus server"
                         if is_local(address) else "is the server running, and RAG_MILVUS_TOKEN right?")
@@ -169,9 +172,13 @@ def _create(db, want: dict, names: Names) -> None:
     s.add_field("end", pm.DataType.INT64)
     s.add_field("text", pm.DataType.VARCHAR, max_length=MAX_TEXT)
     s.add_field("sparse", pm.DataType.SPARSE_FLOAT_VECTOR)
+    s.add_field("terms", pm.DataType.VARCHAR, max_length=MAX_TEXT)  # the sparse dimensions, readable back
     s.add_field("vector", pm.DataType.FLOAT_VECTOR, dim=want["dim"])
     ip = db.prepare_index_params()
-    ip.add_index("vector", index_type="HNSW", metric_type="COSINE", params=HNSW)
+    if want["vector_index"] == "HNSW":
+        ip.add_index("vector", index_type="HNSW", metric_type="COSINE", params=HNSW)
+    else:  # Milvus Lite has exact search only (and IVF)
+        ip.add_index("vector", index_type="FLAT", metric_type="COSINE")
     ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     ip.add_index("doc_id", index_type="INVERTED")
     db.create_collection(names.chunks, schema=s, index_params=ip, consistency_level="Strong")
@@ -256,9 +263,10 @@ def _count_terms(db, names: Names, change: Counter) -> None:
 
 def _delete_chunks(db, names: Names, where: str) -> None:
     """Delete the chunks matching `where`, and their terms from the frequencies."""
-    while rows := db.query(names.chunks, filter=where, output_fields=["id", "sparse"], limit=MAX_LIMIT):
+    # the terms are read from a text field: Milvus Lite 2.5 cannot return a sparse vector not yet sealed
+    while rows := db.query(names.chunks, filter=where, output_fields=["id", "terms"], limit=MAX_LIMIT):
         db.delete(names.chunks, ids=[r["id"] for r in rows])
-        lost = Counter(t for r in rows for t in r["sparse"])
+        lost = Counter(int(t) for r in rows for t in r["terms"].split())
         _count_terms(db, names, Counter({t: -n for t, n in lost.items()}))
 
 
@@ -308,8 +316,8 @@ class MilvusIndex:
         fields = ["doc_id", "start", "end", "text"]
         sparse = self._pool.submit(self._search, "sparse", weights, pool, fields + ["vector"]) if weights else None
         q = np.asarray(query() if callable(query) else query, np.float32).reshape(-1)
-        dense = self._pool.submit(self._search, "vector", q.tolist(), pool, fields,
-                                  search_params={"params": {"ef": max(EF_SEARCH, pool)}})
+        params = {"ef": max(EF_SEARCH, pool)} if self.manifest.get("vector_index") == "HNSW" else {}
+        dense = self._pool.submit(self._search, "vector", q.tolist(), pool, fields, search_params={"params": params})
         found: dict[int, tuple[Chunk, float, float]] = {}
         for h in dense.result():
             e = h["entity"]
@@ -340,7 +348,7 @@ def ensure(docs: list[Document], embedder, config: Config, base_settings: dict, 
     from .index import Local, writer_lock
 
     workers = workers or Local(embedder, config)
-    want = settings(base_settings)
+    want = {**settings(base_settings), "vector_index": "FLAT" if is_local(uri(config)) else "HNSW"}
     db = client(config)
     names = Names.of(config.milvus_collection)
     with writer_lock(config.index_dir):
@@ -353,7 +361,8 @@ def ensure(docs: list[Document], embedder, config: Config, base_settings: dict, 
             if gone:
                 db.delete(names.documents, ids=gone)
             # chunks of documents without a manifest row: changed, removed, or a killed run's
-            _delete_chunks(db, names, f"doc_id not in {_quoted(i for i in wanted if i not in todo)}")
+            keep = [i for i in wanted if i not in todo]
+            _delete_chunks(db, names, f"doc_id not in {_quoted(keep)}" if keep else 'doc_id != ""')
             if todo:
                 log(f"indexing {len(todo)} documents in Milvus ({uri(config)})…")
                 avgdl = _stored_settings(db, names).get("avgdl")
@@ -430,7 +439,8 @@ def _write(db, names: Names, group: list[tuple[Document, list[Chunk], np.ndarray
     chunks = [(c, v) for _, cs, vectors in group for c, v in zip(cs, vectors, strict=True)]
     sparse = [chunk_weights(w, avgdl) for w in _words(group)]
     rows = [{"id": chunk_id(c), "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": _fits(c.text),
-             "sparse": sp, "vector": v.tolist()} for (c, v), sp in zip(chunks, sparse, strict=True)]
+             "sparse": sp, "terms": " ".join(map(str, sp)), "vector": v.tolist()}
+            for (c, v), sp in zip(chunks, sparse, strict=True)]
     for k in range(0, len(rows), INSERT_ROWS):
         db.insert(names.chunks, rows[k : k + INSERT_ROWS])
     _count_terms(db, names, Counter(t for sp in sparse for t in sp))

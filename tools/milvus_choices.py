@@ -54,8 +54,7 @@ def main() -> None:
     runs: dict[str, dict[str, list[str]]] = {k: {} for k in names}
     for q, v in zip(ids, vectors, strict=True):
         words = index.query_weights(queries[q]) or {milvus.EMPTY: 1.0}
-        dense = db.search(coll, data=[v.tolist()], anns_field="vector", limit=POOL, output_fields=fields,
-                          search_params={"params": {"ef": POOL}})[0]
+        dense = db.search(coll, data=[v.tolist()], anns_field="vector", limit=POOL, output_fields=fields)[0]
         sparse = db.search(coll, data=[words], anns_field="sparse", limit=POOL, output_fields=fields + ["vector"])[0]
         doc = {h["id"]: h["entity"]["doc_id"] for h in dense + sparse}
         cos = {h["id"]: h["distance"] for h in dense}
@@ -75,7 +74,7 @@ def main() -> None:
         for name, b in filled.items():
             fused = retrieve.fuse_zscore(c, np.array(b, np.float32))
             runs[name][q] = list(dict.fromkeys(doc[rows[i]] for i in np.argsort(-fused, kind="stable")))
-        requests = [AnnSearchRequest([v.tolist()], "vector", {"params": {"ef": POOL}}, POOL),
+        requests = [AnnSearchRequest([v.tolist()], "vector", {}, POOL),
                     AnnSearchRequest([words], "sparse", {}, POOL)]
         for name, ranker in (("milvus rrf", RRFRanker(60)), ("milvus weighted", WeightedRanker(0.6, 0.4))):
             hits = db.hybrid_search(coll, requests, ranker, limit=POOL, output_fields=fields)[0]
