@@ -41,6 +41,7 @@ def grown(base, size: int, seed: int = 0):
 def run(args, shared: dict) -> dict:
     from rag import lexical, retrieve
     from rag.evaluate import read_jsonl
+    from rag.index import _single_thread
 
     base, embedder = shared["index"], shared["embedder"]
     queries = [q["text"] for q in read_jsonl(SCIFACT / "queries.jsonl")][: args.queries]
@@ -60,7 +61,7 @@ def run(args, shared: dict) -> dict:
             t2 = time.perf_counter()
             total.append(t2 - t0)
             embed.append(t1 - t0)
-            with retrieve._single_thread():
+            with _single_thread():
                 t3 = time.perf_counter()
                 index.vectors.search(vec.reshape(1, -1), retrieve.POOL)
                 t4 = time.perf_counter()
