@@ -64,7 +64,7 @@ from .errors import BadIndexError, IndexWriteError
 from .types import Chunk, Document, Progress
 
 HNSW = {"M": 32, "efConstruction": 80}
-EF_SEARCH = 128  # at least the pool; recall against exact search: tests/test_milvus.py
+EF_SEARCH = 128  # HNSW breadth on a server (raised to the pool when the pool is larger)
 INSERT_ROWS = 1000  # rows per insert call
 MAX_TEXT = 65_535  # Milvus' VARCHAR limit, in bytes
 MAX_LIMIT = 16_384  # Milvus' largest search or query limit
@@ -98,8 +98,8 @@ def client(config: Config):
             pm = _pymilvus()
             options = {}
             if is_local(address):
-                # Lite's server refuses keepalive pings between calls ("too_many_pings", logged
-                # by gRPC on stderr during every long embedding): ping only while a call is open
+                # a local server refused keepalive pings between calls ("too_many_pings" on
+                # stderr during every long embedding, seen with Lite 3.2): ping only during calls
                 options["grpc_options"] = {"grpc.keepalive_permit_without_calls": 0}
                 Path(address).parent.mkdir(parents=True, exist_ok=True)
             try:
