@@ -45,6 +45,7 @@ On test (seen once, after choosing) the exact score would have been better, 0.73
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -71,6 +72,12 @@ MAX_LIMIT = 16_384  # Milvus' largest search or query limit
 
 _clients: dict[tuple[str, str], object] = {}
 _clients_lock = threading.Lock()
+
+
+@functools.cache
+def _searches() -> ThreadPoolExecutor:
+    """The threads that run a query's two searches at once, shared by every index opened."""
+    return ThreadPoolExecutor(16, thread_name_prefix="milvus")  # two searches for each of 8 answers at once
 
 
 def _pymilvus():
@@ -287,7 +294,6 @@ class MilvusIndex:
         self.titles = {doc_id: d["title"] for doc_id, d in manifest["documents"].items()}
         self.count = sum(d["chunks"] for d in manifest["documents"].values())
         self._df: dict[int, int] = {}  # term id -> chunks holding it, as read once
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="milvus")
 
     def _search(self, field: str, data, pool: int, output: list[str], **kw) -> list[dict]:
         return self.db.search(self.names.chunks, data=[data], anns_field=field, limit=pool, output_fields=output,
@@ -317,10 +323,10 @@ class MilvusIndex:
         pool = max(1, min(self.count, pool, MAX_LIMIT))
         weights = self.query_weights(text)
         fields = ["doc_id", "start", "end", "text"]
-        sparse = self._pool.submit(self._search, "sparse", weights, pool, fields + ["vector"]) if weights else None
+        sparse = _searches().submit(self._search, "sparse", weights, pool, fields + ["vector"]) if weights else None
         q = np.asarray(query() if callable(query) else query, np.float32).reshape(-1)
         params = {"ef": max(EF_SEARCH, pool)} if self.manifest.get("vector_index") == "HNSW" else {}
-        dense = self._pool.submit(self._search, "vector", q.tolist(), pool, fields, search_params={"params": params})
+        dense = _searches().submit(self._search, "vector", q.tolist(), pool, fields, search_params={"params": params})
         found: dict[int, tuple[Chunk, float, float]] = {}
         for h in dense.result():
             e = h["entity"]
