@@ -53,7 +53,7 @@ SQUAD2 ?= ../shared/eval/squad2
 eval-qa: install
 	$(PY) -m rag eval qa --data $(SQUAD2)
 
-# speed and memory of every stage beside its reference (~15 min); writes bench/results.json
+# speed and memory of every stage beside its reference (~25 min); writes bench/results.json
 bench: index
 	$(PY) -m bench
 
