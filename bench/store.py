@@ -66,12 +66,13 @@ def _milvus_store(base, size: int, folder: Path):
 
     from rag import lexical, milvus
     from rag.config import Config
+    from rag.embed import MiniLM
     from rag.index import _settings
 
     config = Config(store="milvus", milvus_uri=str(folder / "milvus.db"), index_dir=folder)
     db = milvus.client(config)
     names = milvus.Names.of("rag")
-    want = {**milvus.settings(_settings(_Dim(base.vectors.d), config)), "vector_index": "FLAT"}
+    want = {**milvus.settings(_settings(MiniLM(), config)), "vector_index": "FLAT"}  # name and dim: no model loaded
     milvus._open(db, want, print, names)
     n = len(base.chunks)
     vecs = base.vectors.reconstruct_n(0, n)
@@ -94,13 +95,6 @@ def _milvus_store(base, size: int, folder: Path):
     documents = {doc_id: {"title": t, "chunks": 0} for doc_id, t in titles.items()}
     next(iter(documents.values()))["chunks"] = size
     return milvus.MilvusIndex(db, {**want, "documents": documents}, "rag")
-
-
-class _Dim:
-    """What `_settings` reads of an embedder."""
-
-    def __init__(self, dim: int) -> None:
-        self.dim, self.name = dim, "all-MiniLM-L6-v2"
 
 
 def child(store: str, size: int, base_dir: str, queries: int) -> dict:

@@ -14,7 +14,7 @@ named after `Config.milvus_collection` ("rag"; the evaluation's index has its ow
                    index settings under the id "" (a change of model or chunking rebuilds all)
 
 Milvus Lite is pinned at 2.5, Milvus' own C++ engine: Lite 3.x is a Python rewrite whose every
-search walks every row in Python (measured here: 94 ms a query at 50k chunks, 1 s at 500k).
+search walks every row in Python (measured here: 91 ms a query at 50k chunks, 1 s at 500k; docs/scale.md).
 
 BM25 runs in Milvus as sparse vectors that we compute, the way bm25s scores (Lucene's BM25,
 k1 0.9, b 0.4, over rag/lexical.py's stemmed words of title + chunk): a chunk holds each
@@ -169,10 +169,6 @@ def idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def _dummy(pm, schema) -> None:
-    schema.add_field("v", pm.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
-
-
 def _create(db, want: dict, names: Names) -> None:
     pm = _pymilvus()
     s = db.create_schema(auto_id=False)
@@ -192,19 +188,17 @@ def _create(db, want: dict, names: Names) -> None:
     ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     ip.add_index("doc_id", index_type="INVERTED")
     db.create_collection(names.chunks, schema=s, index_params=ip, consistency_level="Strong")
-    for name, key, field in ((names.documents, pm.DataType.VARCHAR, ("meta", pm.DataType.VARCHAR)),
-                             (names.terms, pm.DataType.INT64, ("df", pm.DataType.INT64))):
-        t = db.create_schema(auto_id=False)
-        if key == pm.DataType.VARCHAR:
-            t.add_field("id", key, max_length=512, is_primary=True)
-            t.add_field(field[0], field[1], max_length=MAX_TEXT)
-        else:
-            t.add_field("id", key, is_primary=True)
-            t.add_field(field[0], field[1])
-        _dummy(pm, t)
+    docs = db.create_schema(auto_id=False)
+    docs.add_field("id", pm.DataType.VARCHAR, max_length=512, is_primary=True)
+    docs.add_field("meta", pm.DataType.VARCHAR, max_length=MAX_TEXT)
+    terms = db.create_schema(auto_id=False)
+    terms.add_field("id", pm.DataType.INT64, is_primary=True)
+    terms.add_field("df", pm.DataType.INT64)
+    for name, schema in ((names.documents, docs), (names.terms, terms)):
+        schema.add_field("v", pm.DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
         ip = db.prepare_index_params()
         ip.add_index("v", index_type="FLAT", metric_type="L2")
-        db.create_collection(name, schema=t, index_params=ip, consistency_level="Strong")
+        db.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
     db.insert(names.documents, [{"id": SETTINGS, "meta": json.dumps(want, sort_keys=True), "v": [0.0, 0.0]}])
 
 
@@ -213,8 +207,9 @@ def _stored_settings(db, names: Names) -> dict:
     return json.loads(rows[0]["meta"]) if rows else {}
 
 
-def _open(db, want: dict, log, names: Names) -> None:
-    """Create the collections, or recreate them when they were built with other settings."""
+def _open(db, want: dict, log, names: Names) -> dict:
+    """Create the collections, or recreate them when they were built with other settings;
+    return the stored settings row (`want`, plus avgdl once documents were written)."""
     if all(db.has_collection(n) for n in (names.chunks, names.documents, names.terms)):
         db.load_collection(names.documents)
         have = _stored_settings(db, names)
@@ -222,18 +217,19 @@ def _open(db, want: dict, log, names: Names) -> None:
         if not changed:
             db.load_collection(names.chunks)
             db.load_collection(names.terms)
-            return
+            return have
         log(f"rebuilding the Milvus collections ({changed[0]} changed)…")
     for name in (names.chunks, names.documents, names.terms):
         if db.has_collection(name):
             db.drop_collection(name)
     _create(db, want, names)
+    return want
 
 
 def _documents(db, names: Names) -> dict[str, dict]:
     out = {}
     rows = int(db.query(names.documents, filter="", output_fields=["count(*)"])[0]["count(*)"])
-    if rows <= MAX_LIMIT:  # one query; Milvus Lite has no iterator timestamps
+    if rows <= MAX_LIMIT:  # one query while it fits Milvus' limit
         got = db.query(names.documents, filter="", output_fields=["id", "meta"], limit=MAX_LIMIT)
         return {r["id"]: json.loads(r["meta"]) for r in got if r["id"] != SETTINGS}
     it = db.query_iterator(names.documents, batch_size=1000, filter="", output_fields=["id", "meta"])
@@ -362,7 +358,7 @@ def ensure(docs: list[Document], embedder, config: Config, base_settings: dict, 
     names = Names.of(config.milvus_collection)
     with writer_lock(config.index_dir):
         try:
-            _open(db, want, log, names)
+            stored = _open(db, want, log, names)
             have = _documents(db, names)
             wanted = {d.id: d for d in docs}
             gone = [i for i, m in have.items() if i not in wanted or m["sha256"] != wanted[i].sha256]
@@ -374,9 +370,9 @@ def ensure(docs: list[Document], embedder, config: Config, base_settings: dict, 
             _delete_chunks(db, names, f"doc_id not in {_quoted(keep)}" if keep else 'doc_id != ""')
             if todo:
                 log(f"indexing {len(todo)} documents in Milvus ({uri(config)})…")
-                avgdl = _stored_settings(db, names).get("avgdl")
+                avgdl = stored.get("avgdl")
                 for group in _embedded(todo, workers, config, progress):
-                    avgdl = avgdl or _keep_avgdl(db, names, group)
+                    avgdl = avgdl or _keep_avgdl(db, names, stored, group)
                     _write(db, names, group, avgdl)
             for name in (names.chunks, names.terms, names.documents):
                 db.flush(name)
@@ -395,11 +391,11 @@ def _words(group: list[tuple[Document, list[Chunk], np.ndarray]]) -> list[list[s
     return lexical.tokenize(texts) if texts else []
 
 
-def _keep_avgdl(db, names: Names, group) -> float:
+def _keep_avgdl(db, names: Names, stored: dict, group) -> float:
     """The average words per chunk of the first documents written, kept in the settings row."""
     words = _words(group)
     avgdl = float(np.mean([max(1, len(w)) for w in words])) if words else 1.0
-    row = {**_stored_settings(db, names), "avgdl": avgdl}
+    row = {**stored, "avgdl": avgdl}
     db.upsert(names.documents, [{"id": SETTINGS, "meta": json.dumps(row, sort_keys=True), "v": [0.0, 0.0]}])
     return avgdl
 
