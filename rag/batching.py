@@ -1,26 +1,29 @@
 """Continuous batching: the answers being written share each forward pass of the generator.
 
-A decode step reads all 540 MB of weights whether it advances one sequence or eight, so the
-sequences in flight are stepped together: one batch, one KV cache with a row per sequence.
-A newcomer is prefilled alone (its prompt, last position's logits only) and joins the batch at
-the next step; a finished or abandoned sequence leaves it, and the others go on. Every step
-runs on the model thread (rag/compute.py), so embeddings asked for meanwhile slip in between
-steps.
+A forward pass reads all the weights whether it advances one answer or eight, so the answers
+in flight are stepped together. The tokens every answer feeds at a step (its last token and its
+prompt-lookup guesses, or a chunk of a newcomer's prompt) are packed into one sequence: the
+linear layers run once over all of them, with no padding, and attention runs per answer over
+that answer's own KV cache (`_attend`, registered with transformers as the model's attention).
+A newcomer's prompt is fed in chunks inside the running steps; a finished or abandoned answer
+leaves, and the others go on. Every step runs on the model thread (rag/compute.py), so
+embeddings asked for meanwhile slip in between steps.
 
-The rows have different lengths. The cache is left-padded to the longest, and the padding is
-masked; each row keeps its own positions (position_ids), so a row's attention and rotary
-embeddings are the ones it would have alone. Prompt-lookup drafts (rag/generate.py) work per
-row: a row feeds its token and its guesses, the batch is padded to the longest feed, and what a
-row does not keep (wrong guesses, padding) stays in the cache masked out, as holes. A row alone
-with no holes runs without a mask, exactly the single-sequence loop. The seed questions get the
-same text alone and eight at a time (tests/test_integration.py; tests/test_batching.py does the
-same on a tiny model). What a step and a prefill cost: `python tools/model_costs.py`.
+Same answers alone and in a batch, bit for bit. In bf16 (the generator's precision on CPUs
+that compute it natively) which positions are computed together changes rounding: attention
+over a cache with padding, or split differently, is not the same sum. So what an answer
+computes never depends on the others: its guesses per step (up to `draft`), its prompt chunks
+(`CHUNK` tokens from the end of the shared prefix) and its cache are its own, and its attention
+is one call over exactly its cache. What stays shared, the matrix products of the linear
+layers, gives every token the same result whatever the number of rows up to 199 in bf16 on
+this CPU (oneDNN splits the 1536-wide product differently from 200 rows on), so a pass packs at
+most `MAX_TOKENS`; tests/test_batching.py checks that premise for the model's shapes. The seed
+questions get the same text alone and eight at a time (tests/test_integration.py).
 
 Compared: transformers' own continuous batching (`generate_batch`, paged attention) has no
-prompt-lookup drafting, which is what makes a lone answer decode at 30-50 tokens/s here instead
-of 17, and no per-token stop callback; so the loop stays ours, with drafting kept per row and
-the number of guesses per row shrinking as the batch grows (a step's cost grows with the
-positions it computes once the batch is large).
+prompt-lookup drafting, which is what makes a lone answer decode at 30-50 tokens/s here, and
+no per-token stop callback; its packing of rows into one sequence is what this loop does too.
+What a pass costs: `python tools/model_costs.py`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from dataclasses import dataclass, field
 
 from . import compute
 
-DRAFT_POSITIONS = 32  # positions a step may compute for guesses, shared by the rows of the batch
+CHUNK = 96  # prompt tokens an answer feeds per step while it is read
+MAX_TOKENS = 192  # tokens in one forward pass: the linear layers are row-invariant below 200 (see above)
+ATTENTION = "rag_rows"  # the name `_attend` is registered under
 
 
 @dataclass
@@ -49,25 +54,74 @@ class Row:
     new: list[int] = field(default_factory=list)
     sent: str = ""
     token: int | None = None  # chosen, emitted, not yet fed to the model
-    length: int = 0  # tokens of this row in the cache that count (its next position)
+    kv: list | None = None  # this answer's cache: per layer (keys, values), [1, kv heads, length, head dim]
+    fed: int = 0  # prompt tokens in the cache
     cancelled: bool = False
     done: bool = False
 
+    @property
+    def length(self) -> int:
+        return 0 if self.kv is None else self.kv[0][0].shape[2]
+
+
+@dataclass
+class Pack:
+    """The answers of one forward pass, in order: their caches before it and how many tokens
+    each feeds. `_attend` fills `kv` with each answer's cache after it, layer by layer."""
+
+    past: list[list | None]
+    sizes: list[int]
+    kv: list[list] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.kv = [[] for _ in self.sizes]
+
+
+def _attend(module, query, key, value, attention_mask, scaling=None, dropout=0.0, rag_pack: Pack | None = None,
+            **kwargs):
+    """Attention for a packed pass: each answer's queries over its own cache plus the keys it
+    feeds, causally; the same call, on the same tensors, as when the answer is alone."""
+    import torch
+    import torch.nn.functional as F
+
+    if rag_pack is None:  # an ordinary call (tools, tests): transformers' own attention
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    outs, at, layer = [], 0, module.layer_idx
+    for past, size, kv in zip(rag_pack.past, rag_pack.sizes, rag_pack.kv, strict=True):
+        k, v = key[:, :, at:at + size], value[:, :, at:at + size]
+        if past is not None:
+            k, v = torch.cat([past[layer][0], k], 2), torch.cat([past[layer][1], v], 2)
+        kv.append((k, v))
+        visible = torch.ones(size, k.shape[2], dtype=torch.bool).tril(k.shape[2] - size)
+        outs.append(F.scaled_dot_product_attention(query[:, :, at:at + size], k, v, attn_mask=visible, scale=scaling,
+                                                   enable_gqa=True))
+        at += size
+    return torch.cat(outs, 2).transpose(1, 2).contiguous(), None
+
+
+def use_packed_attention(model) -> None:
+    """Make `model` attend through `_attend` (ordinary calls still get transformers' attention)."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(ATTENTION, _attend)
+    model.set_attn_implementation(ATTENTION)
+
 
 class Batcher:
-    """Steps every row in flight together, on the model thread, from a scheduler thread."""
+    """Steps every answer in flight together, on the model thread, from a scheduler thread."""
 
-    def __init__(self, model, tokenizer, eos: set[int], max_batch: int) -> None:
+    def __init__(self, model, tokenizer, eos: set[int], max_batch: int, draft: int = 8) -> None:
         self.model, self.tok, self.eos, self.max_batch = model, tokenizer, eos, max(1, max_batch)
+        self.draft = draft  # at most this many guesses an answer feeds per step
         self.waiting: list[Row] = []
-        self.joining: list[Row] = []  # taken from `waiting` by the step under way
-        self.rows: list[Row] = []  # in the order of the cache's batch rows
-        self.cache = None
-        self.mask = None  # [rows, cache length] 1 where a cache entry counts
-        self.holes = False
-        self.prefixes: dict[tuple[int, ...], list] = {}  # shared prompt prefix -> its (keys, values) per layer
+        self.rows: list[Row] = []  # being read or written
+        self.prefixes: dict[tuple[int, ...], list] = {}  # shared prompt prefix -> its cache
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
+        use_packed_attention(model)
 
     def stream(self, row: Row) -> Iterator[str]:
         """Yield `row`'s text as it is written; leaving early cancels it at the next step."""
@@ -90,33 +144,98 @@ class Batcher:
             with self._cv:
                 while not self.waiting and not self.rows:
                     self._cv.wait()
+                room = self.max_batch - len(self.rows)
+                joining, self.waiting = self.waiting[:room], self.waiting[room:]
+                self.rows += joining
             try:
                 compute.run(self._step)
             except BaseException as e:  # noqa: BLE001 - every row in flight hears it, the loop goes on
                 with self._cv:
-                    for row in {id(r): r for r in self.rows + self.joining + self.waiting}.values():
+                    for row in self.rows + self.waiting:
                         row.out.put(e)
-                    self.rows, self.joining, self.waiting, self.cache, self.mask = [], [], [], None, None
-                    self.holes = False
+                    self.rows, self.waiting = [], []
 
     # ---- on the model thread ----
 
     def _step(self) -> None:
+        """One step: every answer feeds its next tokens, in as few passes as `MAX_TOKENS` allows."""
         import torch
 
         with torch.inference_mode():
             self._leave()
-            with self._cv:
-                room = self.max_batch - len(self.rows)
-                self.joining, self.waiting = self.waiting[:room], self.waiting[room:]
-            for row in self.joining:
-                if not row.cancelled:
-                    self._join(row)
-            self.joining = []
+            feeds = []
+            for row in self.rows:
+                if row.kv is None and row.prefix:
+                    row.kv, row.fed = self._prefix(tuple(row.prompt[:row.prefix])), row.prefix
+                if row.fed < len(row.prompt):
+                    feeds.append((row, row.prompt[row.fed:row.fed + CHUNK]))
+                else:
+                    guesses = row.drafts(row.new, self.draft)[:max(0, row.max_new - len(row.new))]
+                    feeds.append((row, [row.token, *guesses]))
+            feeds.sort(key=lambda f: f[0].fed < len(f[0].prompt))  # answers being written first
+            while feeds:
+                n, size = 0, 0
+                while n < len(feeds) and size + len(feeds[n][1]) <= MAX_TOKENS:
+                    size += len(feeds[n][1])
+                    n += 1
+                self._pass(feeds[:n])
+                feeds = feeds[n:]
             self._leave()
-            if self.rows:
-                self._decode()
-            self._leave()
+
+    def _forward(self, feeds: list[tuple[Row | None, list[int]]], pasts: list, keep: list[int]):
+        """One packed pass: the logits at positions `keep` and each feed's cache after it."""
+        import torch
+
+        ids, positions, real = [], [], len(feeds)
+        for (_, tokens), past in zip(feeds, pasts, strict=True):
+            start = 0 if past is None else past[0][0].shape[2]
+            ids += tokens
+            positions += range(start, start + len(tokens))
+        if len(ids) == 1:  # one row is a matrix-vector product, which sums in another order: add a second
+            feeds, pasts, ids, positions = [*feeds, (None, [0])], [*pasts, None], ids + [0], positions + [0]
+        pack = Pack(pasts, [len(t) for _, t in feeds])
+        out = self.model(input_ids=torch.tensor([ids]), position_ids=torch.tensor([positions]), use_cache=False,
+                         logits_to_keep=torch.tensor(keep, dtype=torch.long), rag_pack=pack)
+        return out.logits[0], pack.kv[:real]
+
+    def _prefix(self, head: tuple[int, ...]) -> list:
+        """The cache of a shared prompt prefix, computed once (in `CHUNK`s, as a prompt is)."""
+        if head not in self.prefixes:
+            if len(self.prefixes) >= 4:  # a few system prompts at most; never grows without bound
+                self.prefixes.pop(next(iter(self.prefixes)))
+            kv = None
+            for at in range(0, len(head), CHUNK):
+                _, (kv,) = self._forward([(None, list(head[at:at + CHUNK]))], [kv], [])
+            self.prefixes[head] = kv
+        return self.prefixes[head]
+
+    def _pass(self, feeds: list[tuple[Row, list[int]]]) -> None:
+        keep, at = [], 0
+        for row, tokens in feeds:
+            if row.fed < len(row.prompt):  # a prompt chunk: logits only after its last token
+                if row.fed + len(tokens) == len(row.prompt):
+                    keep.append(at + len(tokens) - 1)
+            else:
+                keep += range(at, at + len(tokens))
+            at += len(tokens)
+        logits, caches = self._forward(feeds, [row.kv for row, _ in feeds], keep)
+        i = 0
+        for (row, tokens), kv in zip(feeds, caches, strict=True):
+            if row.fed < len(row.prompt):
+                row.kv, row.fed = kv, row.fed + len(tokens)
+                if row.fed == len(row.prompt):
+                    self._emit(row, [row.choose(logits[i], [])])
+                    i += 1
+                continue
+            chosen = [row.choose(logits[i], row.new)]
+            for j, guess in enumerate(tokens[1:]):
+                if chosen[-1] != guess or guess in self.eos:
+                    break
+                chosen.append(row.choose(logits[i + j + 1], row.new + tokens[1:j + 2]))
+            i += len(tokens)
+            length = row.length + len(chosen)  # the fed token and the guesses that held
+            row.kv = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
+            self._emit(row, chosen)
 
     def _emit(self, row: Row, tokens: list[int]) -> None:
         """Append chosen tokens one by one, sending the text; stop at eos, the limit or `stop`.
@@ -136,112 +255,10 @@ class Batcher:
                     return
             row.token = token
 
-    def _prefill(self, row: Row):
-        """The row's prompt through the model, its shared prefix from the cache of prefixes."""
-        import torch
-        from transformers import DynamicCache
-
-        head = tuple(row.prompt[:row.prefix])
-        if head and head not in self.prefixes:
-            if len(self.prefixes) >= 4:  # a few system prompts at most; never grows without bound
-                self.prefixes.pop(next(iter(self.prefixes)))
-            out = self.model(input_ids=torch.tensor([head]), use_cache=True, logits_to_keep=1)
-            self.prefixes[head] = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
-        cache = DynamicCache(ddp_cache_data=[(k.clone(), v.clone()) for k, v in self.prefixes[head]]) if head else None
-        return self.model(input_ids=torch.tensor([row.prompt[len(head):]]), past_key_values=cache, use_cache=True,
-                          logits_to_keep=1)
-
-    def _join(self, row: Row) -> None:
-        import torch
-
-        out = self._prefill(row)
-        row.length = len(row.prompt)
-        self._emit(row, [row.choose(out.logits[0, -1], [])])
-        if row.done:
-            row.out.put(None)
-            return
-        layers = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
-        mask = torch.ones(1, len(row.prompt), dtype=torch.long)
-        if self.cache is None:
-            from transformers import DynamicCache
-
-            self.cache, self.mask, self.rows = DynamicCache(ddp_cache_data=layers), mask, [row]
-            return
-        width = max(self.mask.shape[1], mask.shape[1])
-        for layer, (k, v) in zip(self.cache.layers, layers, strict=True):
-            layer.keys = torch.cat([_left_pad(layer.keys, width), _left_pad(k, width)])
-            layer.values = torch.cat([_left_pad(layer.values, width), _left_pad(v, width)])
-        self.mask = torch.cat([_left_pad(self.mask, width, dim=1), _left_pad(mask, width, dim=1)])
-        self.holes = True  # rows of different lengths: the padding is masked from now on
-        self.rows.append(row)
-
     def _leave(self) -> None:
-        """Drop finished and abandoned rows from the batch and the cache; trim padding no row needs."""
-        gone = [i for i, row in enumerate(self.rows) if row.done or row.cancelled]
-        if not gone:
-            return
-        import torch
-
-        for i in gone:
-            if self.rows[i].done:
-                self.rows[i].out.put(None)
-        keep = [i for i in range(len(self.rows)) if i not in gone]
-        self.rows = [self.rows[i] for i in keep]
-        if not keep:
-            self.cache = self.mask = None
-            self.holes = False
-            return
-        index = torch.tensor(keep)
-        self.mask = self.mask[index]
-        first = int(self.mask.any(0).long().argmax())  # leading columns masked in every row
-        for layer in self.cache.layers:
-            layer.keys = layer.keys[index, :, first:]
-            layer.values = layer.values[index, :, first:]
-        self.mask = self.mask[:, first:]
-        self.holes = not bool(self.mask.all())
-
-    def _decode(self) -> None:
-        import torch
-
-        k = max(0, min(8, DRAFT_POSITIONS // len(self.rows) - 1))
-        feeds = [[row.token, *row.drafts(row.new, k)[:max(0, row.max_new - len(row.new))]] for row in self.rows]
-        width = max(len(f) for f in feeds)
-        ids = torch.tensor([f + [0] * (width - len(f)) for f in feeds])
-        positions = torch.tensor([[row.length + i for i in range(width)] for row in self.rows])
-        fed = torch.tensor([[1] * len(f) + [0] * (width - len(f)) for f in feeds])
-        mask = torch.cat([self.mask, fed], dim=1)
-        holes = self.holes or width > min(len(f) for f in feeds)
-        out = self.model(input_ids=ids, position_ids=positions, attention_mask=mask if holes else None,
-                         past_key_values=self.cache, use_cache=True)
-        kept = []
-        for b, (row, feed) in enumerate(zip(self.rows, feeds, strict=True)):
-            chosen = [row.choose(out.logits[b, 0], row.new)]
-            for i, guess in enumerate(feed[1:]):
-                if chosen[-1] != guess or guess in self.eos:
-                    break
-                chosen.append(row.choose(out.logits[b, i + 1], row.new + feed[1:i + 2]))
-            kept.append(len(chosen))  # the fed token and the guesses that held are in the cache
-            row.length += len(chosen)
-            self._emit(row, chosen)
-        if len(self.rows) == 1 and not self.holes:  # alone: drop what was not kept, as one sequence does
-            wrong = width - kept[0]
-            if wrong:
-                self.cache.crop(-wrong)
-            self.mask = torch.ones(1, self.cache.get_seq_length(), dtype=torch.long)
-            return
-        for b, n in enumerate(kept):
-            fed[b, n:] = 0
-        self.mask = torch.cat([self.mask, fed], dim=1)
-        self.holes = not bool(self.mask.all())
-
-
-def _left_pad(t, width: int, dim: int = 2):
-    """`t` padded with zeros on the left of `dim` up to `width`."""
-    import torch
-
-    missing = width - t.shape[dim]
-    if missing <= 0:
-        return t
-    shape = list(t.shape)
-    shape[dim] = missing
-    return torch.cat([torch.zeros(shape, dtype=t.dtype), t], dim=dim)
+        """Drop finished and abandoned answers (their caches go with them)."""
+        with self._cv:
+            for row in self.rows:
+                if row.done:
+                    row.out.put(None)
+            self.rows = [row for row in self.rows if not (row.done or row.cancelled)]

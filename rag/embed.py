@@ -33,9 +33,10 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (else bf16 is emulated, and slow)."""
-    setting = os.environ.get("RAG_EMBED_BF16")
+def native_bf16(env: str = "RAG_EMBED_BF16") -> bool:
+    """Whether this CPU computes bfloat16 natively (else bf16 is emulated, and slow); the
+    environment variable `env` set to 0 or 1 decides instead."""
+    setting = os.environ.get(env)
     if setting in ("0", "1"):
         return setting == "1"
     try:

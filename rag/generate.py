@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .batching import Batcher, Row
+from .embed import native_bf16
 from .errors import ModelError
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -158,7 +159,8 @@ class SmolLM:
                 torch.set_num_threads(self.threads)
             path = convert(self.cache_dir)
             self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+            dtype = torch.bfloat16 if native_bf16("RAG_GENERATE_BF16") else torch.float32
+            self._model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
             tok = self._tokenizer
             eos = {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}
             self._batcher = Batcher(self._model, tok, eos, self.max_batch)
