@@ -72,9 +72,15 @@ class Pack:
     past: list[list | None]
     sizes: list[int]
     kv: list[list] = field(default_factory=list)
+    visible: list = field(default_factory=list)  # per answer, [its tokens, its cache after]: what each token sees
 
     def __post_init__(self) -> None:
+        import torch
+
         self.kv = [[] for _ in self.sizes]
+        for past, size in zip(self.past, self.sizes, strict=True):
+            n = size + (0 if past is None else past[0][0].shape[2])
+            self.visible.append(torch.ones(size, n, dtype=torch.bool).tril(n - size))
 
 
 def _attend(module, query, key, value, attention_mask, scaling=None, dropout=0.0, rag_pack: Pack | None = None,
@@ -90,12 +96,11 @@ def _attend(module, query, key, value, attention_mask, scaling=None, dropout=0.0
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       **kwargs)
     outs, at, layer = [], 0, module.layer_idx
-    for past, size, kv in zip(rag_pack.past, rag_pack.sizes, rag_pack.kv, strict=True):
+    for past, size, kv, visible in zip(rag_pack.past, rag_pack.sizes, rag_pack.kv, rag_pack.visible, strict=True):
         k, v = key[:, :, at:at + size], value[:, :, at:at + size]
         if past is not None:
             k, v = torch.cat([past[layer][0], k], 2), torch.cat([past[layer][1], v], 2)
         kv.append((k, v))
-        visible = torch.ones(size, k.shape[2], dtype=torch.bool).tril(k.shape[2] - size)
         outs.append(F.scaled_dot_product_attention(query[:, :, at:at + size], k, v, attn_mask=visible, scale=scaling,
                                                    enable_gqa=True))
         at += size
@@ -119,41 +124,51 @@ class Batcher:
         self.waiting: list[Row] = []
         self.rows: list[Row] = []  # being read or written
         self.prefixes: dict[tuple[int, ...], list] = {}  # shared prompt prefix -> its cache
-        self._cv = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._cv = threading.Lock()
+        self._stepping = False  # a step is queued or running on the model thread
         use_packed_attention(model)
 
     def stream(self, row: Row) -> Iterator[str]:
-        """Yield `row`'s text as it is written; leaving early cancels it at the next step."""
+        """Yield `row`'s text as it is written (what came since the last piece, as one piece);
+        leaving early cancels it at the next step."""
         with self._cv:
             self.waiting.append(row)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="rag-batcher", daemon=True)
-                self._thread.start()
-            self._cv.notify()
+            if not self._stepping:  # steps follow one another on the model thread while there is work
+                self._stepping = True
+                compute.submit(self._tick)
         try:
-            while (piece := row.out.get()) is not None:
-                if isinstance(piece, BaseException):
-                    raise piece
-                yield piece
+            while True:
+                items = [row.out.get()]
+                while isinstance(items[-1], str) and not row.out.empty():
+                    items.append(row.out.get_nowait())
+                text = "".join(i for i in items if isinstance(i, str))
+                if text:
+                    yield text
+                if isinstance(items[-1], BaseException):
+                    raise items[-1]
+                if items[-1] is None:
+                    return
         finally:
             row.cancelled = True
 
-    def _loop(self) -> None:
-        while True:
+    def _tick(self) -> None:
+        """One step, then the next one queued behind whatever else waits for the model thread
+        (embeddings): no other thread in between."""
+        with self._cv:
+            room = self.max_batch - len(self.rows)
+            joining, self.waiting = self.waiting[:room], self.waiting[room:]
+            self.rows += joining
+        try:
+            self._step()
+        except BaseException as e:  # noqa: BLE001 - every row in flight hears it, the batcher goes on
             with self._cv:
-                while not self.waiting and not self.rows:
-                    self._cv.wait()
-                room = self.max_batch - len(self.rows)
-                joining, self.waiting = self.waiting[:room], self.waiting[room:]
-                self.rows += joining
-            try:
-                compute.run(self._step)
-            except BaseException as e:  # noqa: BLE001 - every row in flight hears it, the loop goes on
-                with self._cv:
-                    for row in self.rows + self.waiting:
-                        row.out.put(e)
-                    self.rows, self.waiting = [], []
+                for row in self.rows + self.waiting:
+                    row.out.put(e)
+                self.rows, self.waiting = [], []
+        with self._cv:
+            self._stepping = bool(self.rows or self.waiting)
+            if self._stepping:
+                compute.submit(self._tick)
 
     # ---- on the model thread ----
 
@@ -196,7 +211,7 @@ class Batcher:
         pack = Pack(pasts, [len(t) for _, t in feeds])
         out = self.model(input_ids=torch.tensor([ids]), position_ids=torch.tensor([positions]), use_cache=False,
                          logits_to_keep=torch.tensor(keep, dtype=torch.long), rag_pack=pack)
-        return out.logits[0], pack.kv[:real]
+        return out.logits[0].float(), pack.kv[:real]  # fp32: an argmax over bf16 is 4x slower here
 
     def _prefix(self, head: tuple[int, ...]) -> list:
         """The cache of a shared prompt prefix, computed once (in `CHUNK`s, as a prompt is)."""
@@ -238,22 +253,24 @@ class Batcher:
             self._emit(row, chosen)
 
     def _emit(self, row: Row, tokens: list[int]) -> None:
-        """Append chosen tokens one by one, sending the text; stop at eos, the limit or `stop`.
-        The last token kept is the one to feed next."""
+        """Append the tokens a pass chose, one by one, and send their text as one piece; stop at
+        eos, the limit or `stop`. The last token kept is the one to feed next."""
+        text = row.sent
         for token in tokens:
             if token in self.eos or len(row.new) >= row.max_new:
                 row.done = True
-                return
+                break
             row.new.append(token)
-            text = self.tok.decode(row.new, skip_special_tokens=True)
-            if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte char
-                piece, row.sent = text[len(row.sent):], text
-                if piece:
-                    row.out.put(piece)
+            decoded = self.tok.decode(row.new, skip_special_tokens=True)
+            if not decoded.endswith("\ufffd"):  # wait for the rest of a multi-byte char
+                text = decoded
                 if row.stop is not None and row.stop(text):
                     row.done = True
-                    return
+                    break
             row.token = token
+        if len(text) > len(row.sent):
+            row.out.put(text[len(row.sent):])
+            row.sent = text
 
     def _leave(self) -> None:
         """Drop finished and abandoned answers (their caches go with them)."""

@@ -14,7 +14,7 @@ checks, serving).
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 NAME = "rag-compute"
 _pool: ThreadPoolExecutor | None = None
@@ -23,10 +23,15 @@ _lock = threading.Lock()
 
 def run(fn, *args, **kwargs):
     """`fn(*args, **kwargs)` on the model thread; its result or its exception."""
-    global _pool
     if threading.current_thread().name.startswith(NAME):
         return fn(*args, **kwargs)
+    return submit(fn, *args, **kwargs).result()
+
+
+def submit(fn, *args, **kwargs) -> Future:
+    """Queue `fn(*args, **kwargs)` for the model thread, behind the calls already queued."""
+    global _pool
     with _lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(1, thread_name_prefix=NAME)
-    return _pool.submit(fn, *args, **kwargs).result()
+    return _pool.submit(fn, *args, **kwargs)
