@@ -10,15 +10,16 @@ leaves, and the others go on. Every step runs on the model thread (rag/compute.p
 embeddings asked for meanwhile slip in between steps.
 
 Same answers alone and in a batch, bit for bit. In bf16 (the generator's precision on CPUs
-that compute it natively) which positions are computed together changes rounding: attention
-over a cache with padding, or split differently, is not the same sum. So what an answer
-computes never depends on the others: its guesses per step (up to `draft`), its prompt chunks
-(`CHUNK` tokens from the end of the shared prefix) and its cache are its own, and its attention
-is one call over exactly its cache. What stays shared, the matrix products of the linear
-layers, gives every token the same result whatever the number of rows up to 199 in bf16 on
-this CPU (oneDNN splits the 1536-wide product differently from 200 rows on), so a pass packs at
-most `MAX_TOKENS`; tests/test_batching.py checks that premise for the model's shapes. The seed
-questions get the same text alone and eight at a time (tests/test_integration.py).
+that compute it natively: twice the speed of fp32 here) which positions are computed together
+changes rounding: attention over a cache with padding, or over queries split differently, is not
+the same sum. So what an answer computes never depends on the others: its guesses per step (up
+to `draft`), its prompt chunks (`CHUNK` tokens from the end of the shared prefix) and its cache
+are its own, and its attention is one call over exactly its cache, the call it makes alone. What
+is shared, the matrix products of the linear layers, gives a token the same bits whether 2 or
+`MAX_TOKENS` tokens share the pass (checked on the model's own activations:
+tests/test_integration.py); a single token would be a matrix-vector product, which sums in
+another order, so a pass of one token gets a second, thrown away. The seed questions get the
+same text alone and eight at a time (tests/test_integration.py).
 
 Compared: transformers' own continuous batching (`generate_batch`, paged attention) has no
 prompt-lookup drafting, which is what makes a lone answer decode at 30-50 tokens/s here, and
@@ -35,8 +36,8 @@ from dataclasses import dataclass, field
 
 from . import compute
 
-CHUNK = 96  # prompt tokens an answer feeds per step while it is read
-MAX_TOKENS = 192  # tokens in one forward pass: the linear layers are row-invariant below 200 (see above)
+CHUNK = 128  # prompt tokens an answer feeds per step while it is read
+MAX_TOKENS = 384  # tokens in one forward pass at most (the row-invariance is checked up to it: see above)
 ATTENTION = "rag_rows"  # the name `_attend` is registered under
 
 

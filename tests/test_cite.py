@@ -111,5 +111,6 @@ def test_drafts_continue_the_prompt_after_the_answers_last_tokens():
     table = lookup_table([1, 2, 3, 4, 5, 2, 3, 6, 7], k=3)
     assert draft(table, [9, 2, 3], 3) == [6, 7]  # the last occurrence of "2 3"
     assert draft(table, [9, 1, 2], 2) == [3, 4]
-    assert draft(table, [9, 4], 3) == []  # a single shared token is too weak a guess
+    assert draft(table, [1, 2, 3], 3) == [4, 5, 2]  # 3 tokens found: as far as k
+    assert draft(table, [9, 4], 3) == [5]  # a single shared token: one guess
     assert draft(table, [8, 9], 3) == []

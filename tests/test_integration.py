@@ -152,6 +152,51 @@ def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe, monkeypat
         assert "".join(gen.stream(messages, 60)) == "".join(plain.stream(messages, 60))
 
 
+def test_a_tokens_linear_products_do_not_depend_on_the_tokens_beside_it(pipe):
+    """rag/batching.py's premise, on this CPU and torch build: a token's product through each of
+    the generator's linear layers is the same bits whether 2 or MAX_TOKENS tokens share the pass
+    (one alone is a matrix-vector product: never used). Checked on the model's own activations."""
+    import torch
+    import torch.nn.functional as F
+
+    from rag.batching import MAX_TOKENS
+
+    gen = pipe.generator
+    gen.load()
+    model = gen._model
+    if model.dtype != torch.bfloat16:
+        pytest.skip("no native bf16 here: the generator runs in fp32, whose products are not row-invariant")
+    text = " ".join(p.read_text() for p in sorted((ROOT / "seeds").glob("*.txt")))
+    ids = gen._tokenizer(text)["input_ids"][:MAX_TOKENS]
+    assert len(ids) == MAX_TOKENS
+    inputs = {}
+    layers = model.model.layers
+    linears = {f"{i}.{n}": m for i in (0, len(layers) - 1) for n, m in layers[i].named_modules()
+               if isinstance(m, torch.nn.Linear)} | {"lm_head": model.lm_head}
+
+    def keep(name):
+        def hook(module, args):
+            inputs[name] = args[0]
+        return hook
+
+    hooks = [m.register_forward_pre_hook(keep(n)) for n, m in linears.items()]
+    try:
+        with torch.inference_mode():
+            model(input_ids=torch.tensor([ids]), logits_to_keep=0)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert len(inputs) == len(linears) == 15
+    with torch.inference_mode():
+        for name, module in linears.items():
+            x = inputs[name]
+            whole = F.linear(x, module.weight)
+            for rows in (2, 3, 9, 40, 41, 100, MAX_TOKENS - 1):
+                for start in range(0, MAX_TOKENS - rows + 1, 37):
+                    part = F.linear(x[:, start:start + rows], module.weight)
+                    assert torch.equal(part, whole[:, start:start + rows]), (name, rows, start)
+
+
 def test_seed_questions_get_the_same_answer_alone_and_eight_at_a_time(pipe):
     """Continuous batching (rag/batching.py) shares forward passes, never text: greedy decoding
     of each seed question inside a batch of 8 writes what it writes alone."""

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,6 +28,7 @@ from rag.config import Config  # noqa: E402
 from .api import pairs  # noqa: E402
 
 log = logging.getLogger("rag.ui")
+REDRAW_S = 0.1  # the answer being written is redrawn at most 10 times a second: each redraw is sent whole
 READY = threading.Event()  # set once the index and models are loaded (warm_up)
 MAX_UPLOAD_MB = 10  # rag/library.py checks it again; this is what the page says and Gradio enforces
 EXAMPLES = [
@@ -102,7 +104,7 @@ def render_found(found: rag.Retrieved, shown: str) -> str:
 
 def chat(message: str, history: list):
     """Stream the answer, then show the checked one with its sources."""
-    shown, found = "", None
+    shown, found, drawn = "", None, 0.0
     if not READY.is_set():
         yield "*Loading the documents and models (only after the server starts, about 10 s)…*"
     try:
@@ -113,7 +115,9 @@ def chat(message: str, history: list):
                     yield render_found(piece, shown)
             elif isinstance(piece, str):
                 shown += piece
-                yield render_found(found, shown) if found else html.escape(shown, quote=False) + " ▌"
+                if time.monotonic() - drawn >= REDRAW_S:  # the rest shows at the next redraw or in the answer
+                    drawn = time.monotonic()
+                    yield render_found(found, shown) if found else html.escape(shown, quote=False) + " ▌"
             else:
                 yield render(piece)
     except rag.RagError as e:
