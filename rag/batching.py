@@ -21,10 +21,11 @@ tests/test_integration.py); a single token would be a matrix-vector product, whi
 another order, so a pass of one token gets a second, thrown away. The seed questions get the
 same text alone and eight at a time (tests/test_integration.py).
 
-Compared: transformers' own continuous batching (`generate_batch`, paged attention) has no
-prompt-lookup drafting, which is what makes a lone answer decode at 30-50 tokens/s here, and
-no per-token stop callback; its packing of rows into one sequence is what this loop does too.
-What a pass costs: `python tools/model_costs.py`.
+Compared: transformers' own continuous batching (`generate_batch`, paged attention) packs
+rows into one sequence as this loop does, but has no prompt-lookup drafting (which doubles a
+lone answer's decode speed here) and no per-token stop callback. llama-cpp-python (llama.cpp's
+batched decoding) is on PyPI only as source: every install would compile llama.cpp (a C++
+toolchain, minutes on two cores), so it was not measured. What a pass costs, bf16 and fp32: `python tools/model_costs.py`.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
-"""What the generator's forward passes cost here: the figures behind rag/compute.py and
-rag/batching.py (README, "Many users at once").
+"""What the generator's forward passes cost here: the figures behind rag/batching.py and the
+README's "Many users at once".
 
     python tools/model_costs.py
 
-1. steps: one decode step over a 150-token cache for 1, 2, 4 and 8 rows feeding 1, 2 and 4
-   positions each (what a batched step with drafts costs).
-2. prefill: a prompt of 60 and 120 tokens (compute-bound: ms per token).
+For the generator in bf16 and in fp32 (`RAG_GENERATE_BF16`), the median time of one packed
+pass (rag/batching.py) over caches of 150 tokens:
+1. decode: 1, 2, 4 and 8 answers feeding 1, 5 and 9 tokens each (the token and its guesses);
+2. prompt: a chunk of 64 and of 128 tokens alone, and a chunk of 64 folded into a pass of 8
+   answers feeding 5 tokens each (beside the two passes it saves).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -19,44 +22,43 @@ from rag.config import Config
 from rag.generate import SmolLM
 
 
-def steps(model) -> None:
+def timed(batcher, feeds, pasts, keep, repeats: int = 7) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        batcher._forward(feeds, pasts, keep)
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times[1:])
+
+
+def report(batcher) -> None:
+    torch.manual_seed(0)
     with torch.inference_mode():
+        cache = batcher._forward([(None, torch.randint(0, 30000, (150,)).tolist())], [None], [])[1][0]
         for rows in (1, 2, 4, 8):
             cells = []
-            for width in (1, 2, 4):
-                cache = model(input_ids=torch.randint(0, 1000, (rows, 150)), use_cache=True,
-                              logits_to_keep=1).past_key_values
-                mask = torch.ones(rows, 150 + width, dtype=torch.long)
-                times = []
-                for _ in range(6):
-                    t = time.perf_counter()
-                    model(input_ids=torch.randint(0, 1000, (rows, width)), past_key_values=cache, use_cache=True,
-                          attention_mask=mask if rows > 1 else None)
-                    times.append(time.perf_counter() - t)
-                    cache.crop(-width)
-                cells.append(f"{width} positions {1000 * statistics.median(times):.0f} ms")
-            print(f"step, {rows} row(s): " + ", ".join(cells))
-
-
-def prefill(model) -> None:
-    with torch.inference_mode():
-        for n in (60, 120):
-            best = min(_timed(model, n) for _ in range(3))
-            print(f"prefill {n} tokens: {1000 * best:.0f} ms ({1000 * best / n:.2f} ms a token)")
-
-
-def _timed(model, n: int) -> float:
-    t = time.perf_counter()
-    model(input_ids=torch.randint(0, 1000, (1, n)), use_cache=True, logits_to_keep=1)
-    return time.perf_counter() - t
+            for width in (1, 5, 9):
+                feeds = [(None, torch.randint(0, 30000, (width,)).tolist()) for _ in range(rows)]
+                ms = timed(batcher, feeds, [cache] * rows, list(range(rows * width)))
+                cells.append(f"{width} tokens {ms:.0f} ms")
+            print(f"  decode pass, {rows} answer(s): " + ", ".join(cells))
+        for n in (64, 128):
+            chunk = torch.randint(0, 30000, (n,)).tolist()
+            print(f"  prompt chunk of {n} tokens alone: {timed(batcher, [(None, chunk)], [cache], [n - 1]):.0f} ms")
+        decode = [(None, torch.randint(0, 30000, (5,)).tolist()) for _ in range(8)]
+        chunk = (None, torch.randint(0, 30000, (64,)).tolist())
+        apart = timed(batcher, decode, [cache] * 8, list(range(40))) + timed(batcher, [chunk], [cache], [63])
+        folded = timed(batcher, [*decode, chunk], [cache] * 9, [*range(40), 103])
+        print(f"  8 answers x 5 tokens with a 64-token chunk folded in: {folded:.0f} ms (two passes: {apart:.0f} ms)")
 
 
 def main() -> None:
-    gen = SmolLM(Config().cache_dir)
-    gen.load()
-    model = gen._model
-    steps(model)
-    prefill(model)
+    for bf16 in ("1", "0"):
+        os.environ["RAG_GENERATE_BF16"] = bf16
+        gen = SmolLM(Config().cache_dir)
+        gen.load()
+        print(f"generator in {str(gen._model.dtype).removeprefix('torch.')}:")
+        report(gen._batcher)
 
 
 if __name__ == "__main__":
