@@ -25,7 +25,8 @@ Compared: transformers' own continuous batching (`generate_batch`, paged attenti
 rows into one sequence as this loop does, but has no prompt-lookup drafting (which doubles a
 lone answer's decode speed here) and no per-token stop callback. llama-cpp-python (llama.cpp's
 batched decoding) is on PyPI only as source: every install would compile llama.cpp (a C++
-toolchain, minutes on two cores), so it was not measured. What a pass costs, bf16 and fp32: `python tools/model_costs.py`.
+toolchain, minutes on two cores), so it was not measured. What a pass costs, bf16 and fp32:
+`python tools/model_costs.py`.
 """
 
 from __future__ import annotations
