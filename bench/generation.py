@@ -9,7 +9,7 @@ rate (n - 1) / (T(n) - T(1)). The same is done for a prompt of 4 whole passages.
 Physical bounds, measured in the same run: decoding one token reads every weight once
 (memory-bound), so tokens/s <= read bandwidth / weight bytes; prefill is compute-bound,
 so its time >= (2 * non-embedding parameters * prompt tokens + causal attention,
-2 * layers * tokens^2 * hidden) / peak matmul FLOP/s.
+2 * layers * tokens^2 * hidden) / peak matmul FLOP/s at the model's precision.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class Recorder:
         self.calls.append({"messages": messages, "text": text, "ttft": first, "total": time.perf_counter() - t0})
 
 
-def hardware(torch) -> dict:
-    """Read bandwidth (GB/s, summing a 1 GB tensor) and peak fp32 matmul GFLOP/s."""
+def hardware(torch, dtype) -> dict:
+    """Read bandwidth (GB/s, summing a 1 GB tensor) and peak matmul GFLOP/s at `dtype` (the model's)."""
     big = torch.ones(256 * 1024 * 1024)
     reads = []
     for _ in range(5):
@@ -46,7 +46,7 @@ def hardware(torch) -> dict:
         big.sum()
         reads.append(time.perf_counter() - t)
     del big
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
     mms = []
     for _ in range(5):
         t = time.perf_counter()
@@ -106,7 +106,7 @@ def run(args, shared: dict) -> dict:
         rows.append({"prompt_tokens": ids.shape[1], "tokens": n, "ttft_s": call["ttft"], "decode_tok_s": decode,
                      "bare_ttft_s": bare_ttft, "bare_decode_tok_s": bare_decode,
                      "four_passages": bool(call.get("four"))})
-    hw = hardware(torch)
+    hw = hardware(torch, model.dtype)
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     embedding = model.get_input_embeddings().weight.numel()
     body = sum(p.numel() for p in model.parameters()) - embedding
