@@ -21,7 +21,8 @@ tests/test_integration.py); a single token would be a matrix-vector product, whi
 another order. So a pass is padded with filler tokens to a multiple of `ROWS` (and the logits
 it keeps likewise): never one token, and few distinct sizes. Each new size costs oneDNN about
 0.4 ms a product to prepare and stays in its cache: unpadded, the chat server grew by ~40 MB
-every 40 answers of 8 users (1255 -> 1574 MB over 8 rounds); padded, 1122 -> 1168 MB. The seed
+every 40 answers of 8 users (1255 -> 1574 MB over 8 rounds); padded, 1122 -> 1168 MB
+(measured once during the change). The seed
 questions get the same text alone and eight at a time (tests/test_integration.py).
 
 Compared: transformers' own continuous batching (`generate_batch`, paged attention) packs
@@ -126,7 +127,7 @@ def use_packed_attention(model) -> None:
 
 
 class Batcher:
-    """Steps every answer in flight together, on the model thread, from a scheduler thread."""
+    """Steps every answer in flight together, one step after another on the model thread."""
 
     def __init__(self, model, tokenizer, eos: set[int], max_batch: int, draft: int = 8) -> None:
         self.model, self.tok, self.eos, self.max_batch = model, tokenizer, eos, max(1, max_batch)
@@ -134,14 +135,14 @@ class Batcher:
         self.waiting: list[Row] = []
         self.rows: list[Row] = []  # being read or written
         self.prefixes: dict[tuple[int, ...], list] = {}  # shared prompt prefix -> its cache
-        self._cv = threading.Lock()
+        self._lock = threading.Lock()
         self._stepping = False  # a step is queued or running on the model thread
         use_packed_attention(model)
 
     def stream(self, row: Row) -> Iterator[str]:
         """Yield `row`'s text as it is written (what came since the last piece, as one piece);
         leaving early cancels it at the next step."""
-        with self._cv:
+        with self._lock:
             self.waiting.append(row)
             if not self._stepping:  # steps follow one another on the model thread while there is work
                 self._stepping = True
@@ -164,18 +165,18 @@ class Batcher:
     def _tick(self) -> None:
         """One step, then the next one queued behind whatever else waits for the model thread
         (embeddings): no other thread in between."""
-        with self._cv:
+        with self._lock:
             room = self.max_batch - len(self.rows)
             joining, self.waiting = self.waiting[:room], self.waiting[room:]
             self.rows += joining
         try:
             self._step()
         except BaseException as e:  # noqa: BLE001 - every row in flight hears it, the batcher goes on
-            with self._cv:
+            with self._lock:
                 for row in self.rows + self.waiting:
                     row.out.put(e)
                 self.rows, self.waiting = [], []
-        with self._cv:
+        with self._lock:
             self._stepping = bool(self.rows or self.waiting)
             if self._stepping:
                 compute.submit(self._tick)
@@ -284,7 +285,7 @@ class Batcher:
 
     def _leave(self) -> None:
         """Drop finished and abandoned answers (their caches go with them)."""
-        with self._cv:
+        with self._lock:
             for row in self.rows:
                 if row.done:
                     row.out.put(None)

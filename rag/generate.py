@@ -19,8 +19,8 @@ came (fp32): median decode 18.4 -> 31.0 tokens/s; `make bench` measures decoding
 `model.generate`.
 
 The generator runs in bf16 on CPUs that compute it natively (avx512_bf16 or AMX; here the
-same answers to the seed development set as fp32, in half the time; `RAG_GENERATE_BF16=0|1`
-decides instead), else in fp32.
+seed development set scores as in fp32, and a pass takes less than half the time:
+`python tools/model_costs.py`; `RAG_GENERATE_BF16=0|1` decides instead), else in fp32.
 
 The answers in flight are written together, one forward pass for all (rag/batching.py), with
 the drafts per answer; the prompt's system part is computed once and reused. Anything with
@@ -91,9 +91,9 @@ def draft(table: dict[tuple[int, ...], list[int]], generated: list[int], k: int,
     """Guess the next tokens: what followed the longest suffix of `generated` (up to 3 tokens)
     in the source, as far as that suffix's length allows (`reach`) and at most `k`. A stretch of
     3 tokens found in the prompt is usually being copied; 1 or 2 often are not, and a guess that
-    fails costs a position of the batched pass (seed answers: 10% fewer positions, 4% fewer
-    passes than 8 guesses after 2 or 3 tokens; `reach` chosen there, and 12% / 1% on 30 SQuAD
-    training questions)."""
+    fails costs a position of the batched pass. On the seed development answers, against 8
+    guesses after 2 or 3 tokens: 8% fewer positions and 3% fewer passes
+    (`python tools/draft_reach.py`, where `reach` was chosen)."""
     for m, most in reach:
         found = table.get(tuple(generated[-m:])) if len(generated) >= m else None
         if found:
