@@ -22,8 +22,8 @@ another order. So a pass is padded with filler tokens to a multiple of `ROWS` (a
 it keeps likewise): never one token, and few distinct sizes. Each new size costs oneDNN about
 0.4 ms a product to prepare and stays in its cache: unpadded, the chat server grew by ~40 MB
 every 40 answers of 8 users (1255 -> 1574 MB over 8 rounds); padded, 1122 -> 1168 MB
-(measured once during the change). The seed
-questions get the same text alone and eight at a time (tests/test_integration.py).
+(measured once during the change). The seed questions get the same text alone and eight at a
+time (tests/test_integration.py).
 
 Compared: transformers' own continuous batching (`generate_batch`, paged attention) packs
 rows into one sequence as this loop does, but has no prompt-lookup drafting (which doubles a
