@@ -12,8 +12,8 @@ embeddings asked for meanwhile slip in between steps.
 Same answers alone and in a batch, bit for bit. In bf16 (the generator's precision on CPUs
 that compute it natively: twice the speed of fp32 here) which positions are computed together
 changes rounding: attention over a cache with padding, or over queries split differently, is not
-the same sum. So what an answer computes never depends on the others: its guesses per step (up
-to `draft`), its prompt chunks (`CHUNK` tokens from the end of the shared prefix) and its cache
+the same sum. So what an answer computes never depends on the others: its guesses per step, its
+prompt chunks (`CHUNK` tokens from the end of the shared prefix) and its cache
 are its own, and its attention is one call over exactly its cache, the call it makes alone. What
 is shared, the matrix products of the linear layers, gives a token the same bits whether 2 or
 `MAX_TOKENS` tokens share the pass (checked on the model's own activations:
@@ -56,7 +56,7 @@ class Row:
     prefix: int  # the first `prefix` tokens are shared by every prompt (template and system message): cached
     max_new: int
     choose: Callable  # (logits row, generated so far) -> token: greedy, with the copy bias
-    drafts: Callable  # (generated so far, k) -> up to k guessed tokens
+    drafts: Callable  # (generated so far) -> the tokens guessed to follow
     stop: Callable[[str], bool] | None
     out: queue.Queue = field(default_factory=queue.Queue)  # text pieces, then None (or an exception)
     new: list[int] = field(default_factory=list)
@@ -129,9 +129,8 @@ def use_packed_attention(model) -> None:
 class Batcher:
     """Steps every answer in flight together, one step after another on the model thread."""
 
-    def __init__(self, model, tokenizer, eos: set[int], max_batch: int, draft: int = 8) -> None:
+    def __init__(self, model, tokenizer, eos: set[int], max_batch: int) -> None:
         self.model, self.tok, self.eos, self.max_batch = model, tokenizer, eos, max(1, max_batch)
-        self.draft = draft  # at most this many guesses an answer feeds per step
         self.waiting: list[Row] = []
         self.rows: list[Row] = []  # being read or written
         self.prefixes: dict[tuple[int, ...], list] = {}  # shared prompt prefix -> its cache
@@ -196,7 +195,7 @@ class Batcher:
                 if row.fed < len(row.prompt):
                     feeds.append((row, row.prompt[row.fed:row.fed + CHUNK]))
                 else:
-                    guesses = row.drafts(row.new, self.draft)[:max(0, row.max_new - len(row.new))]
+                    guesses = row.drafts(row.new)[:max(0, row.max_new - len(row.new))]
                     feeds.append((row, [row.token, *guesses]))
             feeds.sort(key=lambda f: f[0].fed < len(f[0].prompt))  # answers being written first
             while feeds:

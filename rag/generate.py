@@ -203,7 +203,7 @@ class SmolLM:
                     row[list(copying)] += self.copy_bias
             return int(row.argmax())
 
-        def drafts(new: list[int], k: int) -> list[int]:
-            return draft(where, source + new, min(k, self.draft)) if self.draft else []
+        def drafts(new: list[int]) -> list[int]:
+            return draft(where, source + new, self.draft) if self.draft else []
 
         yield from self._batcher.stream(Row(source, prefix, max_new_tokens, choose, drafts, stop))

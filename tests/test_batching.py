@@ -39,8 +39,8 @@ def model():
 def row(prompt: list[int], max_new: int = 24, stop=None, drafting: bool = True, prefix: int = 3) -> Row:
     where = lookup_table(prompt)
 
-    def drafts(new, k):
-        return draft(where, prompt + new, k) if drafting else []
+    def drafts(new):
+        return draft(where, prompt + new, 8) if drafting else []
 
     return Row(prompt, prefix, max_new, lambda logits, _: int(logits.argmax()), drafts, stop)
 

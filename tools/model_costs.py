@@ -7,7 +7,8 @@ For the generator in bf16 and in fp32 (`RAG_GENERATE_BF16`), the median time of 
 pass (rag/batching.py) over caches of 150 tokens:
 1. decode: 1, 2, 4 and 8 answers feeding 1, 5 and 9 tokens each (the token and its guesses);
 2. prompt: a chunk of 64 and of 128 tokens alone, and a chunk of 64 folded into a pass of 8
-   answers feeding 5 tokens each (beside the two passes it saves).
+   answers feeding 5 tokens each (beside the two passes it saves);
+3. one attention call as `_attend` makes it, per answer and layer: 5 queries over 155 keys.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def report(batcher) -> None:
         apart = timed(batcher, decode, [cache] * 8, list(range(40))) + timed(batcher, [chunk], [cache], [63])
         folded = timed(batcher, [*decode, chunk], [cache] * 9, [*range(40), 103])
         print(f"  8 answers x 5 tokens with a 64-token chunk folded in: {folded:.0f} ms (two passes: {apart:.0f} ms)")
+        config, dtype = batcher.model.config, batcher.model.dtype
+        dim = config.hidden_size // config.num_attention_heads
+        q = torch.randn(1, config.num_attention_heads, 5, dim, dtype=dtype)
+        k = torch.randn(1, config.num_key_value_heads, 155, dim, dtype=dtype)
+        visible = torch.ones(5, 155, dtype=torch.bool).tril(150)
+        calls = []
+        for _ in range(200):
+            t = time.perf_counter()
+            torch.nn.functional.scaled_dot_product_attention(q, k, k, attn_mask=visible, enable_gqa=True)
+            calls.append(time.perf_counter() - t)
+        print(f"  one attention call (an answer's, one layer; {config.num_hidden_layers} layers a pass): "
+              f"{1e6 * statistics.median(calls):.0f} us")
 
 
 def main() -> None:
