@@ -10,10 +10,18 @@ server's peak RSS (VmHWM) at the end. Throughput is compared with the lone user 
 run. The same levels run once more with `RAG_MAX_BATCH=1` (one answer written at a time, the
 others queued: the serialised reference) and, for the 8-user level, `RAG_MAX_BATCH=4`, which is
 how the default of 8 was chosen.
+
+The load generator shares the server's two cores, so its own CPU is kept small and reported
+(per answer, per level). Each user connects before its level's clock starts (a browser opens
+the page once, then asks), and `gradio_client` is told not to build TLS contexts for this
+plain-http loopback URL: by default it loads the CA bundle twice per question, ~50 ms of CPU
+an answer (8 users: ~2.6 s of the machine's CPU per level, taken from the server it measures);
+without it, ~5 ms.
 """
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,17 +32,25 @@ from .serving import start_server
 QUESTIONS = SEED_QUESTIONS[:5]
 
 
-def level(url: str, users: int, questions: list[str]) -> tuple[list[float], float]:
-    """Each user asks every question in turn, from a different first one: (latencies, wall seconds)."""
+def client(url: str):
+    """A `gradio_client` user of the chat at `url` (loopback http). Without `ssl_verify=False`
+    gradio_client builds two TLS contexts per question (loading the CA bundle: ~35 ms of CPU),
+    even for http: on 2 cores that load generator's CPU is taken from the server it measures."""
     from gradio_client import Client
 
+    return Client(url, verbose=False, ssl_verify=False)
+
+
+def level(url: str, users: int, questions: list[str]) -> tuple[list[float], float]:
+    """Each user connects (as a browser opens the page), then all ask every question in turn, each
+    from a different first one: (latencies, wall seconds from the first question to the last answer)."""
+    clients = [client(url) for _ in range(users)]
     latencies, lock = [], threading.Lock()
 
     def user(u: int) -> None:
-        client = Client(url, verbose=False)
         for q in questions[u % len(questions):] + questions[:u % len(questions)]:
             t = time.perf_counter()
-            client.predict(q, api_name="/chat")
+            clients[u].predict(q, api_name="/chat")
             with lock:
                 latencies.append(time.perf_counter() - t)
 
@@ -44,26 +60,32 @@ def level(url: str, users: int, questions: list[str]) -> tuple[list[float], floa
     return latencies, time.perf_counter() - t0
 
 
-def server_run(levels: list[int], questions: list[str], rounds: int, **env) -> dict:
-    from gradio_client import Client
+def _cpu_s() -> float:
+    """CPU seconds this process (the load generator) has used: what it took from the server."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
+
+def server_run(levels: list[int], questions: list[str], rounds: int, **env) -> dict:
     proc, port, _ = start_server(**env)
     url = f"http://127.0.0.1:{port}/"
     try:
-        client = Client(url, verbose=False)
+        first = client(url)
         for q in questions:  # every answer once: models loaded, caches warm
-            client.predict(q, api_name="/chat")
+            first.predict(q, api_name="/chat")
         runs: dict[int, list] = {n: [] for n in levels}
         for _ in range(rounds):
             for n in levels:
-                runs[n].append(level(url, n, questions))
+                cpu = _cpu_s()
+                runs[n].append((*level(url, n, questions), _cpu_s() - cpu))
         out = {}
         for n, done in runs.items():
-            latencies = [x for lat, _ in done for x in lat]
-            per_min = [60 * len(lat) / wall for lat, wall in done]
+            latencies = [x for lat, _, _ in done for x in lat]
+            per_min = [60 * len(lat) / wall for lat, wall, _ in done]
             out[str(n)] = {"users": n, "answers": len(latencies), "p50_s": median(latencies),
                            "p95_s": percentile(latencies, 95), "answers_per_min": median(per_min),
-                           "answers_per_min_rounds": per_min, "rss_mb": rss_mb(proc.pid)[0]}
+                           "answers_per_min_rounds": per_min, "rss_mb": rss_mb(proc.pid)[0],
+                           "client_cpu_ms_per_answer": 1000 * sum(c for _, _, c in done) / len(latencies)}
         return {"levels": out, "peak_rss_mb": rss_mb(proc.pid)[1]}
     finally:
         proc.terminate()
@@ -96,7 +118,8 @@ def table(r: dict) -> list[tuple[str, str, str]]:
                      f"(**{v['throughput_vs_lone']:.2f}x** the lone user)",
                      f"one at a time (`RAG_MAX_BATCH=1`): p50 {s.get('p50_s', 0):.2f} s, "
                      f"p95 {s.get('p95_s', 0):.2f} s, {s.get('throughput_vs_lone', 0):.2f}x; "
-                     f"server RSS {v['rss_mb']:.0f} MB"))
+                     f"server RSS {v['rss_mb']:.0f} MB; load generator CPU "
+                     f"{v.get('client_cpu_ms_per_answer', 0):.0f} ms/answer"))
     top = list(r["batch4"]["levels"])[-1]
     b4 = r["batch4"]["levels"][top]
     rows.append((f"{top} users, `RAG_MAX_BATCH=4`", f"p50 {b4['p50_s']:.2f} s, p95 {b4['p95_s']:.2f} s, "
