@@ -13,9 +13,9 @@ how the default of 8 was chosen.
 
 The load generator shares the server's two cores, so its own CPU is kept small and reported
 (per answer, per level). Each user connects before its level's clock starts (a browser opens
-the page once, then asks), and `gradio_client` is told not to build TLS contexts for this
-plain-http loopback URL: by default it loads the CA bundle twice per question, ~50 ms of CPU
-an answer (8 users: ~2.6 s of the machine's CPU per level, taken from the server it measures);
+the page once, then asks), and `gradio_client` builds no TLS contexts for this plain-http URL
+(`serving.client`): by default it loads the CA bundle twice per question, ~50 ms of CPU an
+answer (8 users: ~2.6 s of the machine's CPU per level, taken from the server it measures);
 without it, ~5 ms.
 """
 
@@ -27,18 +27,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import SEED_QUESTIONS, median, percentile, rss_mb
-from .serving import start_server
+from .serving import client, start_server
 
 QUESTIONS = SEED_QUESTIONS[:5]
-
-
-def client(url: str):
-    """A `gradio_client` user of the chat at `url` (loopback http). Without `ssl_verify=False`
-    gradio_client builds two TLS contexts per question (loading the CA bundle: ~35 ms of CPU),
-    even for http: on 2 cores that load generator's CPU is taken from the server it measures."""
-    from gradio_client import Client
-
-    return Client(url, verbose=False, ssl_verify=False)
 
 
 def level(url: str, users: int, questions: list[str]) -> tuple[list[float], float]:

@@ -71,16 +71,23 @@ def start_server(**env) -> tuple[subprocess.Popen, int, float]:
             time.sleep(0.05)
 
 
-def server(questions: int) -> dict:
+def client(url: str):
+    """A `gradio_client` user of the chat server at `url` (loopback, plain http). By default
+    gradio_client builds two TLS contexts per question even for http (the CA bundle loaded
+    each time: ~50 ms of CPU), CPU the server it measures would lose on a 2-core machine."""
     from gradio_client import Client
 
+    return Client(url, verbose=False, ssl_verify=False)
+
+
+def server(questions: int) -> dict:
     proc, port, serving = start_server()
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        user = client(f"http://127.0.0.1:{port}/")
         walls, stages, rss = [], [], {}
         for i in range(questions):
             t = time.perf_counter()
-            reply = client.predict(SEED_QUESTIONS[i % len(SEED_QUESTIONS)], api_name="/chat")
+            reply = user.predict(SEED_QUESTIONS[i % len(SEED_QUESTIONS)], api_name="/chat")
             walls.append(time.perf_counter() - t)
             found = re.search(r"total ([\d.]+) s", reply)
             stages.append(float(found[1]) if found else float("nan"))
