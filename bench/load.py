@@ -9,7 +9,8 @@ p50/p95 of an answer (all rounds together) and the server's RSS after the last r
 server's peak RSS (VmHWM) at the end. Throughput is compared with the lone user of the same
 run. The same levels run once more with `RAG_MAX_BATCH=1` (one answer written at a time, the
 others queued: the serialised reference) and, for the 8-user level, `RAG_MAX_BATCH=4`, which is
-how the default of 8 was chosen.
+how the default of 8 was chosen. Last, 1 and 8 users in this process, threads calling
+`rag.answer` (no HTTP, no Gradio, no client): what the batcher alone gives.
 
 The load generator shares the server's two cores, so its own CPU is kept small and reported
 (per answer, per level). Each user connects before its level's clock starts (a browser opens
@@ -24,7 +25,9 @@ from __future__ import annotations
 import resource
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from . import SEED_QUESTIONS, median, percentile, rss_mb
 from .serving import client, start_server
@@ -32,16 +35,20 @@ from .serving import client, start_server
 QUESTIONS = SEED_QUESTIONS[:5]
 
 
-def level(url: str, users: int, questions: list[str]) -> tuple[list[float], float]:
-    """Each user connects (as a browser opens the page), then all ask every question in turn, each
-    from a different first one: (latencies, wall seconds from the first question to the last answer)."""
-    clients = [client(url) for _ in range(users)]
+Ask = Callable[[str], object]  # one user's way to ask a question and wait for the whole answer
+
+
+def level(users: int, questions: list[str], connect: Callable[[], Ask]) -> tuple[list[float], float]:
+    """Each user connects (`connect()`: as a browser opens the page), then all ask every question
+    in turn, each from a different first one: (latencies, wall seconds from the first question to
+    the last answer)."""
+    asks = [connect() for _ in range(users)]
     latencies, lock = [], threading.Lock()
 
     def user(u: int) -> None:
         for q in questions[u % len(questions):] + questions[:u % len(questions)]:
             t = time.perf_counter()
-            clients[u].predict(q, api_name="/chat")
+            asks[u](q)
             with lock:
                 latencies.append(time.perf_counter() - t)
 
@@ -57,30 +64,53 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def rounds_of(levels: list[int], questions: list[str], rounds: int, connect: Callable[[], Ask]) -> dict[str, dict]:
+    """Every question once (models loaded, caches warm), then `rounds` rounds of the levels."""
+    first = connect()
+    for q in questions:
+        first(q)
+    runs: dict[int, list] = {n: [] for n in levels}
+    for _ in range(rounds):
+        for n in levels:
+            cpu = _cpu_s()
+            runs[n].append((*level(n, questions, connect), _cpu_s() - cpu))
+    out = {}
+    for n, done in runs.items():
+        latencies = [x for lat, _, _ in done for x in lat]
+        per_min = [60 * len(lat) / wall for lat, wall, _ in done]
+        out[str(n)] = {"users": n, "answers": len(latencies), "p50_s": median(latencies),
+                       "p95_s": percentile(latencies, 95), "answers_per_min": median(per_min),
+                       "answers_per_min_rounds": per_min,
+                       "client_cpu_ms_per_answer": 1000 * sum(c for _, _, c in done) / len(latencies)}
+    return out
+
+
 def server_run(levels: list[int], questions: list[str], rounds: int, **env) -> dict:
     proc, port, _ = start_server(**env)
     url = f"http://127.0.0.1:{port}/"
+
+    def connect():
+        return partial(client(url).predict, api_name="/chat")
+
     try:
-        first = client(url)
-        for q in questions:  # every answer once: models loaded, caches warm
-            first.predict(q, api_name="/chat")
-        runs: dict[int, list] = {n: [] for n in levels}
-        for _ in range(rounds):
-            for n in levels:
-                cpu = _cpu_s()
-                runs[n].append((*level(url, n, questions), _cpu_s() - cpu))
-        out = {}
-        for n, done in runs.items():
-            latencies = [x for lat, _, _ in done for x in lat]
-            per_min = [60 * len(lat) / wall for lat, wall, _ in done]
-            out[str(n)] = {"users": n, "answers": len(latencies), "p50_s": median(latencies),
-                           "p95_s": percentile(latencies, 95), "answers_per_min": median(per_min),
-                           "answers_per_min_rounds": per_min, "rss_mb": rss_mb(proc.pid)[0],
-                           "client_cpu_ms_per_answer": 1000 * sum(c for _, _, c in done) / len(latencies)}
+        out = rounds_of(levels, questions, rounds, connect)
+        for v in out.values():
+            v["rss_mb"] = rss_mb(proc.pid)[0]  # after the last round
         return {"levels": out, "peak_rss_mb": rss_mb(proc.pid)[1]}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def in_process(levels: list[int], questions: list[str], rounds: int) -> dict:
+    """The same levels with no server and no client: threads of this process calling
+    `rag.answer`. What the batcher gives without HTTP, Gradio or a load generator."""
+    import rag
+
+    out = rounds_of(levels, questions, rounds, lambda: rag.answer)
+    for v in out.values():
+        del v["client_cpu_ms_per_answer"]  # the load generator is the server here
+    return {"levels": out}
 
 
 def run(args, shared: dict) -> dict:
@@ -90,11 +120,15 @@ def run(args, shared: dict) -> dict:
     batched = server_run(levels, questions, rounds)
     serial = server_run(levels, questions, rounds, RAG_MAX_BATCH="1")
     four = server_run(levels[-1:], questions, rounds, RAG_MAX_BATCH="4")
+    inner = in_process([1, levels[-1]], questions, rounds)  # last: this process keeps the models afterwards
     lone = batched["levels"]["1"]["answers_per_min"]
     for r in (batched, serial, four):
         for v in r["levels"].values():
             v["throughput_vs_lone"] = v["answers_per_min"] / lone
-    return {"batched": batched, "serial": serial, "batch4": four, "questions": len(questions), "rounds": rounds,
+    for v in inner["levels"].values():
+        v["throughput_vs_lone"] = v["answers_per_min"] / inner["levels"]["1"]["answers_per_min"]
+    return {"batched": batched, "serial": serial, "batch4": four, "in_process": inner, "questions": len(questions),
+            "rounds": rounds,
             "targets": {"p95_8_users_s": 7, "throughput_8_vs_1": 2.5, "lone_user_vs_serial": 1.10,
                         "peak_rss_mb": 1638}}
 
@@ -115,6 +149,13 @@ def table(r: dict) -> list[tuple[str, str, str]]:
     b4 = r["batch4"]["levels"][top]
     rows.append((f"{top} users, `RAG_MAX_BATCH=4`", f"p50 {b4['p50_s']:.2f} s, p95 {b4['p95_s']:.2f} s, "
                  f"{b4['throughput_vs_lone']:.2f}x", "beside the default of 8 above"))
+    if "in_process" in r:
+        inner = r["in_process"]["levels"]
+        top = list(inner)[-1]
+        rows.append((f"{top} users in process (threads calling `rag.answer`: no HTTP, no client)",
+                     f"p50 {inner[top]['p50_s']:.2f} s, {inner[top]['answers_per_min']:.0f} answers/min, "
+                     f"{inner[top]['throughput_vs_lone']:.2f}x", f"the lone user {inner['1']['p50_s']:.2f} s, "
+                     f"{inner['1']['answers_per_min']:.0f}/min: beside the rows above, what serving costs"))
     rows.append(("chat server peak memory under load", f"**{r['batched']['peak_rss_mb']:.0f} MB** RSS",
                  f"one at a time {r['serial']['peak_rss_mb']:.0f} MB; target <= 1638 MB (1.6 GB)"))
     return rows
