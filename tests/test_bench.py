@@ -31,5 +31,8 @@ def test_bench_runs_on_a_tiny_input(tmp_path):
     assert results["generation"]["decode_tok_s"] > 0 and results["generation"]["four_passages"]["ttft_s"] > 0
     assert results["serving"]["server"]["peak_rss_mb"] > 0
     assert results["api"]["direct_total_median_s"] > 0 and "overhead_median_ms" in results["api"]
-    assert results["load"]["batched"]["levels"]["2"]["answers"] == 4 and results["load"]["batched"]["peak_rss_mb"] > 0
+    load = results["load"]
+    assert load["batched"]["levels"]["2"]["answers"] == 4 and load["batched"]["peak_rss_mb"] > 0
+    assert 0 < load["batched"]["levels"]["2"]["client_cpu_ms_per_answer"] < 1000  # the load generator's own CPU
+    assert load["in_process"]["levels"]["2"]["answers"] == 4 and load["in_process"]["levels"]["2"]["p50_s"] > 0
     assert "| what | measured | beside | run |" in run.stdout
