@@ -80,13 +80,13 @@ class Pack:
     past: list[list | None]
     sizes: list[int]
     pad: int = 0  # filler tokens after the answers' (attention gives them zeros)
-    kv: list[list] = field(default_factory=list)
-    visible: list = field(default_factory=list)  # per answer, [its tokens, its cache after]: what each token sees
+    kv: list[list] = field(init=False)  # per answer, per layer (keys, values) after the pass: filled by `_attend`
+    visible: list = field(init=False)  # per answer, [its tokens, its cache after]: what each token sees
 
     def __post_init__(self) -> None:
         import torch
 
-        self.kv = [[] for _ in self.sizes]
+        self.kv, self.visible = [[] for _ in self.sizes], []
         for past, size in zip(self.past, self.sizes, strict=True):
             n = size + (0 if past is None else past[0][0].shape[2])
             self.visible.append(torch.ones(size, n, dtype=torch.bool).tril(n - size))

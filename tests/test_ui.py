@@ -79,6 +79,24 @@ def test_chat_says_it_is_loading_until_the_models_are_ready(monkeypatch):
     assert not list(app.chat("What is SoULS?", []))[0].startswith("*Loading")
 
 
+def test_a_fast_stream_is_redrawn_at_most_ten_times_a_second_and_ends_with_the_whole_answer(monkeypatch):
+    import rag
+    from ui import app
+
+    final = Answer("Local farms sell food.", [], False, {})
+
+    def fast(*_):
+        yield from ["tok "] * 200  # far faster than 10 a second
+        yield final
+
+    monkeypatch.setattr(rag, "stream_answer", fast)
+    monkeypatch.setattr(app, "READY", app.threading.Event())
+    app.READY.set()
+    shown = list(app.chat("What is SoULS?", []))
+    assert 1 <= len(shown) - 1 <= 2  # the first piece is drawn at once; the rest waits for the next redraw
+    assert shown[-1] == render(final)
+
+
 def test_a_quoted_answer_is_shown_as_a_quote():
     quote = "Mata works with 1000 artisans. They make *apparel* and jewelry."
     st = [Statement("They make *apparel* and jewelry.", 1, quoted=True)]
