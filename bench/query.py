@@ -20,8 +20,8 @@ def grown(base, size: int, seed: int = 0):
     """An Index of `size` rows made from `base` (an Index) by repetition with noise."""
     import bm25s
 
-    from rag import lexical
-    from rag.index import Index, vector_index
+    from rag.storage import bm25 as lexical
+    from rag.storage.faiss_index import Index, vector_index
 
     n = len(base.chunks)
     rows = np.arange(size) % n
@@ -39,9 +39,10 @@ def grown(base, size: int, seed: int = 0):
 
 
 def run(args, shared: dict) -> dict:
-    from rag import lexical, retrieve
-    from rag.evaluate import read_jsonl
-    from rag.index import _single_thread
+    from rag.evaluation.data import read_jsonl
+    from rag.storage import bm25 as lexical
+    from rag.storage import retrieve
+    from rag.storage.faiss_index import _single_thread
 
     base, embedder = shared["index"], shared["embedder"]
     queries = [q["text"] for q in read_jsonl(SCIFACT / "queries.jsonl")][: args.queries]

@@ -8,7 +8,7 @@ the bytes it writes to disk, the build time, and the p50/p95 of one product quer
 (embed the question + `retrieve.search`) over SciFact test queries. The rows are the indexed
 chunks repeated with noise, as in bench/query.py.
 
-Ingestion: the same documents indexed by `rag.index.build` in this process and with
+Ingestion: the same documents indexed by `rag.storage.faiss_index.build` in this process and with
 `RayWorkers` on a Ray local cluster (the cluster's start-up timed apart).
 """
 
@@ -47,7 +47,7 @@ def _disk_mb(path: Path) -> float:
 
 
 def _faiss_store(base, size: int, kind: str, folder: Path):
-    import rag.index as ix
+    import rag.storage.faiss_index as ix
 
     from .query import grown
 
@@ -64,22 +64,25 @@ def _faiss_store(base, size: int, kind: str, folder: Path):
 def _milvus_store(base, size: int, folder: Path):
     from collections import Counter
 
-    from rag import lexical, milvus
     from rag.config import Config
-    from rag.embed import MiniLM
-    from rag.index import _settings
+    from rag.models.embed import MiniLM
+    from rag.storage import bm25 as lexical
+    from rag.storage import milvus_build
+    from rag.storage import milvus_index as milvus
+    from rag.storage.base import settings as _settings
+    from rag.text import tokenize
 
     config = Config(store="milvus", milvus_uri=str(folder / "milvus.db"), index_dir=folder)
     db = milvus.client(config)
     names = milvus.Names.of("rag")
     want = {**milvus.settings(_settings(MiniLM(), config)), "vector_index": "FLAT"}  # name and dim: no model loaded
-    milvus._open(db, want, print, names)
+    milvus_build._open(db, want, print, names)
     n = len(base.chunks)
     vecs = base.vectors.reconstruct_n(0, n)
     titles = base.titles
-    words = lexical.tokenize([lexical.chunk_text(c, titles[c.doc_id]) for c in base.chunks])
+    words = tokenize([lexical.chunk_text(c, titles[c.doc_id]) for c in base.chunks])
     avgdl = float(np.mean([max(1, len(w)) for w in words]))
-    sparse = [milvus.chunk_weights(w, avgdl) for w in words]
+    sparse = [lexical.chunk_weights(w, avgdl) for w in words]
     rng = np.random.default_rng(0)
     for start in range(0, size, 5000):
         rows = np.arange(start, min(size, start + 5000))
@@ -89,7 +92,7 @@ def _milvus_store(base, size: int, folder: Path):
                                   "end": base.chunks[r % n].end, "text": base.chunks[r % n].text,
                                   "sparse": sparse[r % n], "terms": " ".join(map(str, sparse[r % n])),
                                   "vector": v[k].tolist()} for k, r in enumerate(rows)])
-    milvus._count_terms(db, names, Counter(t for r in range(size) for t in sparse[r % n]))
+    milvus_build._count_terms(db, names, Counter(t for r in range(size) for t in sparse[r % n]))
     for name in (names.chunks, names.terms):
         db.flush(name)
     documents = {doc_id: {"title": t, "chunks": 0} for doc_id, t in titles.items()}
@@ -99,11 +102,11 @@ def _milvus_store(base, size: int, folder: Path):
 
 def child(store: str, size: int, base_dir: str, queries: int) -> dict:
     """One (store, size) in this process: printed as JSON for the parent."""
-    from rag import retrieve
     from rag.config import Config
-    from rag.embed import MiniLM
-    from rag.evaluate import read_jsonl
-    from rag.index import load
+    from rag.evaluation.data import read_jsonl
+    from rag.models.embed import MiniLM
+    from rag.storage import retrieve
+    from rag.storage.faiss_index import load
 
     embedder = MiniLM()
     embedder.load()
@@ -128,10 +131,10 @@ def child(store: str, size: int, base_dir: str, queries: int) -> dict:
 
 
 def _ingest(args, shared: dict) -> dict:
-    from rag import distributed
     from rag.config import Config
-    from rag.evaluate import beir_documents
-    from rag.index import build
+    from rag.evaluation.data import beir_documents
+    from rag.storage import ray_workers as distributed
+    from rag.storage.faiss_index import build
 
     subset = Path(tempfile.mkdtemp()) / "corpus.jsonl"
     n = args.docs if args.quick else 1500  # ~4,500 chunks: 9 blocks, enough to keep every actor busy
@@ -159,7 +162,7 @@ def _ingest(args, shared: dict) -> dict:
 
 
 def run(args, shared: dict) -> dict:
-    from rag.index import save
+    from rag.storage.faiss_index import save
 
     base_dir = Path(tempfile.mkdtemp(prefix="bench-base-"))
     save(shared["index"], base_dir)

@@ -5,7 +5,19 @@
     >>> a.text, [c.doc_id for c in a.citations]
 
 Importing `rag` loads no model and no torch; the first call builds what it needs
-(index, models) once per process and reuses it.
+(index, models) once per process and reuses it. `Config.from_env()` is the settings it
+runs with (every `RAG_*` variable is read there); a bad value raises `ConfigError`.
+
+The package, room by room (each room imports only the rooms above it in this list):
+
+    config.py, errors.py, types.py, text.py   shared: settings, exceptions, records, text
+    models/       the embedder, the generator, batching, the model thread
+    ingest/       files -> Documents -> Chunks; the user's documents
+    storage/      the index: FAISS or Milvus, BM25, builds, Ray workers, hybrid search
+    answer/       the question read once, evidence, refusal, prompt, check, quote
+    pipeline.py   the one place that wires them: question -> Answer
+    evaluation/   the product measured on benchmarks
+    cli.py        `python -m rag index|ask|eval`
 """
 
 from __future__ import annotations
@@ -13,12 +25,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from .errors import BadIndexError, IndexWriteError, ModelError, QuestionError, RagError
+from .config import Config
+from .errors import BadIndexError, ConfigError, IndexWriteError, ModelError, QuestionError, RagError
 from .types import Answer, Citation, Progress, Retrieved, Statement
 
 __all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "count_tokens", "Answer",
-           "Citation", "Statement", "Retrieved", "Progress", "RagError", "QuestionError", "BadIndexError",
-           "IndexWriteError", "ModelError"]
+           "Citation", "Statement", "Retrieved", "Progress", "Config", "RagError", "QuestionError", "ConfigError",
+           "BadIndexError", "IndexWriteError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()
@@ -28,7 +41,6 @@ def _default():
     global _pipeline
     with _lock:
         if _pipeline is None:
-            from .config import Config
             from .pipeline import Pipeline
 
             _pipeline = Pipeline(Config.from_env())

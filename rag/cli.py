@@ -29,14 +29,14 @@ def _pipeline(folder: str | None = None):
 
 
 def cmd_index(args) -> None:
-    from .index import terminal_bar
+    from .storage.build import terminal_bar
 
     p = _pipeline()
     if args.folder and not Path(args.folder).is_dir():
         raise RagError(f"no such folder: {args.folder}")
     workers = None
     if args.ray is not None:  # read, chunk and embed on a Ray cluster (rag/distributed.py)
-        from . import distributed
+        from .storage import ray_workers as distributed
 
         workers = distributed.RayWorkers(p.config, args.ray or None, dim=p.embedder.dim)
     try:
@@ -80,7 +80,7 @@ def cmd_ask(args) -> None:
 
 
 def cmd_eval(args) -> None:
-    from . import evaluate
+    from .evaluation import run as evaluate
 
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if args.what == "qa":
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     evq.set_defaults(func=cmd_eval)
     args = parser.parse_args(argv)
     if getattr(args, "alpha", 0) is None:
-        from .retrieve import ALPHA
+        from .storage.retrieve import ALPHA
 
         args.alpha = ALPHA
     try:

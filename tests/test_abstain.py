@@ -1,10 +1,12 @@
-"""The decision to answer (rag/abstain.py), on hand-made evidence."""
+"""The decision to answer (rag/answer/abstain.py), on hand-made evidence."""
 
 import numpy as np
 
-from rag import evidence, lexical
-from rag.abstain import assess, refusal
+from rag.answer import evidence
+from rag.answer.abstain import assess, refusal
+from rag.answer.question import read
 from rag.config import Config
+from rag.storage import bm25 as lexical
 from rag.types import Chunk, Hit
 
 
@@ -17,8 +19,8 @@ def judge(question, text, similarity, config=None):
     found = [hit(text, similarity)]
     cands = evidence.candidates(found)
     idf = lexical.idf_table(lexical.build([text, "Other passages about other things."]))
-    sel = evidence.select(question, cands, np.full(len(cands), similarity, np.float32), idf)
-    return assess(question, found, sel, config or Config())
+    sel = evidence.select(read(question), cands, np.full(len(cands), similarity, np.float32), idf)
+    return assess(read(question), found, sel, config or Config())
 
 
 def test_off_topic_question_is_refused_and_says_what_is_missing():
@@ -59,8 +61,8 @@ def test_the_refusal_names_the_questions_own_words():
 
 
 def test_no_hits_abstain():
-    sel = evidence.select("Anything?", [], np.zeros(0, np.float32), {})
-    assert not assess("Anything?", [], sel, Config()).answerable
+    sel = evidence.select(read("Anything?"), [], np.zeros(0, np.float32), {})
+    assert not assess(read("Anything?"), [], sel, Config()).answerable
 
 
 def test_threshold_comes_from_the_config():

@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rag.batching import Batcher, Row  # noqa: E402
-from rag.generate import draft, lookup_table  # noqa: E402
+from rag.models.batching import Batcher, Row  # noqa: E402
+from rag.models.generate import draft, lookup_table  # noqa: E402
 
 NEVER = {-1}  # no end-of-text token: the rows run to their limit
 

@@ -2,8 +2,9 @@ import random
 
 import pytest
 
-from rag.chunk import chunk_document, count_tokens, encoding, sentence_spans
-from rag.ingest import load_folder
+from rag.ingest.chunk import chunk_document, count_tokens, encoding
+from rag.ingest.read import load_folder
+from rag.text import sentence_spans
 from rag.types import Document
 from tests.test_ingest import SEEDS
 

@@ -2,7 +2,8 @@ import re
 
 import numpy as np
 
-from rag import cite
+from rag.answer import check as cite
+from rag.answer.question import read
 from rag.types import Chunk, Hit
 from tests.conftest import FakeEmbedder
 
@@ -22,7 +23,7 @@ def check(answer: str, question: str = ""):
     e = FakeEmbedder()
     parts = cite.sentences(answer)
     return cite.attach(parts, hits(), e.encode(parts) if parts else np.zeros((0, 64)),
-                       e.encode(PASSAGES), question)
+                       e.encode(PASSAGES), read(question) if question else None)
 
 
 def test_citations_numbered_in_order_of_first_use_and_unused_not_listed():
@@ -97,7 +98,7 @@ def test_answer_preambles_are_removed():
 
 
 def test_copy_bias_follows_the_longest_copied_run():
-    from rag.generate import continuations, follow_table
+    from rag.models.generate import continuations, follow_table
 
     prompt = follow_table([1, 2, 3, 4, 2, 3, 5, 7, 3, 8])
     assert continuations(prompt, [9, 2, 3]) == {4, 5}  # "2 3" occurs twice
@@ -106,7 +107,7 @@ def test_copy_bias_follows_the_longest_copied_run():
 
 
 def test_drafts_continue_the_prompt_after_the_answers_last_tokens():
-    from rag.generate import draft, lookup_table
+    from rag.models.generate import draft, lookup_table
 
     table = lookup_table([1, 2, 3, 4, 5, 2, 3, 6, 7], k=3)
     assert draft(table, [9, 2, 3], 3) == [6, 7]  # the last occurrence of "2 3"

@@ -10,11 +10,12 @@ import signal
 import numpy as np
 import pytest
 
-from rag import distributed, milvus
 from rag.config import Config
-from rag.embed import MiniLM
-from rag.index import build
-from rag.library import documents
+from rag.ingest.library import documents
+from rag.models.embed import MiniLM
+from rag.storage import milvus_index as milvus
+from rag.storage import ray_workers as distributed
+from rag.storage.faiss_index import build
 from tests.conftest import ROOT
 from tests.test_milvus import LOOPBACK, listening
 
@@ -101,7 +102,7 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost_or_indexed_twice(cluste
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
 
-    from rag.index import ensure
+    from rag.storage import ensure
 
     index = ensure(docs, MiniLM(), config, log=lambda *_: None, progress=kill_one_worker, workers=workers)
     assert killed and killed[0] not in encoder_pids()

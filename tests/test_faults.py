@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import index as ix
 from rag.errors import BadIndexError, IndexWriteError
-from rag.ingest import load_folder
+from rag.ingest.read import load_folder
+from rag.storage import faiss_index as ix
 from tests.conftest import ROOT, FakeEmbedder
 
 CHILD = """
@@ -27,8 +27,8 @@ import sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from rag.config import Config
-from rag.index import ensure
-from rag.ingest import load_folder
+from rag.storage import ensure
+from rag.ingest.read import load_folder
 from tests.conftest import FakeEmbedder
 
 class Slow(FakeEmbedder):
@@ -86,7 +86,7 @@ def test_a_full_disk_is_a_clear_error_and_the_previous_index_stays(config, monke
     def full(*_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ix.lexical, "save", full)
+    monkeypatch.setattr(ix.bm25, "save", full)
     with pytest.raises(IndexWriteError, match="No space left on device.*python -m rag index"):
         ix.ensure(load_folder(config.docs_dir)[0], FakeEmbedder(), config, log=lambda *_: None)
     monkeypatch.undo()

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunk import chunk_document, count_tokens
-from rag.ingest import SUFFIXES, normalize, read_document
+from rag.ingest.chunk import chunk_document, count_tokens
+from rag.ingest.read import SUFFIXES, normalize, read_document
 from rag.types import Document
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=1500) | st.text(

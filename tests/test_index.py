@@ -4,11 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from rag import index as ix
-from rag import lexical
 from rag.errors import BadIndexError
-from rag.ingest import load_folder
-from rag.retrieve import search
+from rag.ingest.read import load_folder
+from rag.storage import bm25 as lexical
+from rag.storage import faiss_index as ix
+from rag.storage.base import FORMAT
+from rag.storage.retrieve import search
 from tests.conftest import FakeEmbedder
 
 
@@ -23,7 +24,7 @@ def test_build_save_load_round_trip(config):
     assert loaded.chunks == index.chunks
     assert loaded.vectors.ntotal == len(index.chunks)
     m = loaded.manifest
-    assert m["format"] == ix.FORMAT and m["embedding_model"] == "fake-bag-of-words" and m["dim"] == 64
+    assert m["format"] == FORMAT and m["embedding_model"] == "fake-bag-of-words" and m["dim"] == 64
     assert m["chunking"] == {"tokenizer": "cl100k_base", "max_tokens": 40, "overlap": 8}
     assert {k: v["sha256"] for k, v in m["documents"].items()} == {d.id: d.sha256 for d in docs}
 
@@ -118,7 +119,7 @@ def test_search_matches_brute_force(config, n, k):
 
 def test_a_lexical_settings_change_rebuilds_without_re_embedding(config, monkeypatch):
     built(config)
-    monkeypatch.setattr(ix.lexical, "K1", 1.7)  # as if BM25 settings changed in a new release
+    monkeypatch.setattr(ix.bm25, "K1", 1.7)  # as if BM25 settings changed in a new release
     with pytest.raises(BadIndexError, match="lexical"):
         ix.load(config.index_dir, FakeEmbedder(), config)
     embedder = FakeEmbedder()

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from rag.ingest import find_title, load_folder, normalize
+from rag.ingest.read import find_title, load_folder, normalize
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

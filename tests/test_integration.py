@@ -87,7 +87,7 @@ def test_seed_development_set_floors(pipe):
     """The 40 development questions on the seed corpus, end to end. Measured when written:
     right 26/28, gold document cited 27/28, 1 false refusal, off-topic 4/4, near-topic 7/8.
     The floors leave two questions of slack (the issue's targets), no more."""
-    from rag.evaluate import eval_seeds
+    from rag.evaluation.run import eval_seeds
 
     result = eval_seeds(SEEDS_DEV, pipeline=pipe)
     o = result["overall"]
@@ -135,8 +135,8 @@ def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe, monkeypat
     """The guesses are checked exactly: in fp32, drafting writes what plain greedy decoding writes.
     (In bf16 which positions are computed together changes rounding, so each answer's schedule
     of guesses is fixed and its own: rag/batching.py.)"""
-    from rag.batching import Batcher
-    from rag.generate import SmolLM
+    from rag.models.batching import Batcher
+    from rag.models.generate import SmolLM
 
     monkeypatch.setenv("RAG_GENERATE_BF16", "0")
     gen = SmolLM(pipe.generator.cache_dir)
@@ -159,7 +159,7 @@ def test_a_tokens_linear_products_do_not_depend_on_the_tokens_beside_it(pipe):
     import torch
     import torch.nn.functional as F
 
-    from rag.batching import MAX_TOKENS
+    from rag.models.batching import MAX_TOKENS
 
     gen = pipe.generator
     gen.load()

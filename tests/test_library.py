@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag import library
+from rag.ingest import library
 from rag.pipeline import Pipeline
 from tests.conftest import FakeEmbedder, FakeGenerator
 from tests.test_ingest import minimal_pdf

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from rag.metrics import evaluate, mrr_at, ndcg_at, recall_at
+from rag.evaluation.metrics import evaluate, mrr_at, ndcg_at, recall_at
 
 LOG = math.log2
 
@@ -30,7 +30,7 @@ def test_recall_and_mrr_by_hand():
 
 
 def test_evaluate_on_a_toy_qrels_file(tmp_path):
-    from rag.evaluate import read_qrels
+    from rag.evaluation.data import read_qrels
 
     path = tmp_path / "qrels.tsv"
     path.write_text("query-id\tcorpus-id\tscore\r\nq1\td1\t1\r\nq2\td2\t1\r\nq2\td3\t1\r\nq3\td9\t0\r\n")
@@ -45,7 +45,7 @@ def test_evaluate_on_a_toy_qrels_file(tmp_path):
 
 
 def test_squad_normalisation_and_f1():
-    from rag.metrics import contains_answer, normalize_answer, token_f1
+    from rag.evaluation.metrics import contains_answer, normalize_answer, token_f1
 
     assert normalize_answer("The  Norman, conquest!") == "norman conquest"
     assert token_f1("the Norman conquest of England", "Norman conquest") == pytest.approx(2 * (2 / 4) * 1 / (2 / 4 + 1))
@@ -55,7 +55,7 @@ def test_squad_normalisation_and_f1():
 
 
 def test_qa_metrics_by_hand():
-    from rag.metrics import qa_metrics
+    from rag.evaluation.metrics import qa_metrics
 
     def row(answerable, answers, refused, text, cited, context, question="Who gave the Normans a name?"):
         return {"question": question, "answerable": answerable, "answers": answers, "refused": refused,
@@ -87,6 +87,6 @@ def test_qa_metrics_by_hand():
     ("What is SoULS?", "What is SoULS?", "What is SoULS?"),  # nothing new: the whole sentence
 ])
 def test_short_answer_drops_the_question_restated(question, answer, short):
-    from rag.metrics import short_answer
+    from rag.evaluation.metrics import short_answer
 
     assert short_answer(question, answer) == short

@@ -10,9 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from rag import lexical, milvus
 from rag.pipeline import Pipeline
-from rag.retrieve import search
+from rag.storage import bm25 as lexical
+from rag.storage import milvus_build
+from rag.storage import milvus_index as milvus
+from rag.storage.retrieve import search
 from tests.conftest import ROOT, FakeEmbedder, FakeGenerator
 
 QUESTIONS = ["Who repairs the solar lamps?", "What do critics say about globalization?",
@@ -98,16 +100,16 @@ def test_documents_added_and_removed_go_to_milvus(milvus_config, tmp_path):
 
 
 def test_a_killed_run_is_completed_by_the_next_without_duplicates(config, milvus_config, monkeypatch):
-    real = milvus._count_terms
+    real = milvus_build._count_terms
 
     def killed(*args):  # the chunks are in, their terms and manifest rows are not
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(milvus, "_count_terms", killed)
+    monkeypatch.setattr(milvus_build, "_count_terms", killed)
     pipe = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None)
     with pytest.raises(KeyboardInterrupt):
         pipe.load_index()
-    monkeypatch.setattr(milvus, "_count_terms", real)
+    monkeypatch.setattr(milvus_build, "_count_terms", real)
     db = milvus.client(milvus_config)
     assert db.query("rag_chunks", filter="", output_fields=["count(*)"])[0]["count(*)"] > 0  # orphans left behind
     index = Pipeline(milvus_config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None).index
@@ -134,7 +136,7 @@ def test_an_unknown_store_is_refused_with_the_choices(tmp_path):
     env = {**os.environ, "RAG_STORE": "elastic", "RAG_INDEX_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-m", "rag", "index"], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120)
-    assert out.returncode == 2 and "unknown store 'elastic': use one of faiss, milvus (RAG_STORE)" in out.stderr
+    assert out.returncode == 2 and "RAG_STORE='elastic' cannot work: it takes one of faiss, milvus" in out.stderr
 
 
 def test_the_default_store_imports_neither_pymilvus_nor_ray(tmp_path, corpus):

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from rag import lexical
-from rag import retrieve as rt
-from rag.index import ensure
-from rag.ingest import load_folder
+from rag.ingest.read import load_folder
+from rag.storage import bm25 as lexical
+from rag.storage import ensure
+from rag.storage import retrieve as rt
 from tests.conftest import FakeEmbedder
 
 

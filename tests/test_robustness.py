@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import Answer, library
-from rag.ingest import load_folder
+from rag import Answer
+from rag.ingest import library
+from rag.ingest.read import load_folder
 from rag.pipeline import Pipeline
 from tests.conftest import FakeEmbedder, FakeGenerator
 from tests.test_ingest import minimal_pdf

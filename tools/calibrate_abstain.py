@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import abstain
+from rag.answer import abstain
 from rag.config import Config
-from rag.evaluate import _cached_config, beir_documents, read_jsonl
-from rag.metrics import contains_answer
+from rag.evaluation.data import beir_documents, cached_config, read_jsonl
+from rag.evaluation.metrics import contains_answer
 from rag.pipeline import Pipeline
 
 EVAL = Path(__file__).resolve().parents[1] / "../shared/eval"
@@ -66,7 +66,7 @@ def features() -> tuple[list[dict], list[dict]]:
     print("fitting on ../shared/eval/squad2/train.jsonl (8 training articles) and the seed development set; "
           "answers.jsonl is not read", file=sys.stderr)
     squad = EVAL / "squad2"
-    pipe = Pipeline(_cached_config(Config(), squad / "corpus.jsonl"), log=quiet,
+    pipe = Pipeline(cached_config(Config(), squad / "corpus.jsonl"), log=quiet,
                     documents=beir_documents(squad / "corpus.jsonl"))
     train = rows_of(pipe, read_jsonl(squad / "train.jsonl"), lambda q, said: contains_answer(said, q["answers"]))
     seeds = rows_of(Pipeline(Config(), log=quiet), read_jsonl(EVAL / "seeds" / "questions.jsonl"),

@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 import rag
-from rag import batching
-from rag.generate import REACH, draft, lookup_table
+from rag.models import batching
+from rag.models.generate import REACH, draft, lookup_table
 
 VARIANTS = {"8 after 3 or 2 (before)": ((3, 8), (2, 8)), "8/2/1 (REACH)": REACH, "8/2/0": ((3, 8), (2, 2)),
             "8/4/1": ((3, 8), (2, 4), (1, 1)), "8/2/2": ((3, 8), (2, 2), (1, 2)), "8/8/1": ((3, 8), (2, 8), (1, 1))}

@@ -1,10 +1,10 @@
-"""How the Milvus store fuses its two sides, measured on SciFact (rag/milvus.py's choice).
+"""How the Milvus store fuses its two sides, measured on SciFact (rag/storage/milvus_index.py's choice).
 
     python tools/milvus_choices.py [--data ../shared/eval/scifact] [--split train]
 
 Over the evaluation's Milvus Lite index (built by `RAG_STORE=milvus python -m rag eval
 retrieval`, or here on first use), for every query: the 300 nearest vectors and the 300 best
-BM25 scores (rag/milvus.py's sparse vectors), then nDCG@10 of
+BM25 scores (rag/storage/bm25.py's sparse vectors), then nDCG@10 of
 - zscore/0: our z-score fusion, a candidate only the dense side found scoring BM25 0 (the product);
 - zscore/min: the same, such a candidate scoring the lowest BM25 score of the pool;
 - zscore/exact: the same, with its true BM25 score (a third, filtered search);
@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import milvus, retrieve  # noqa: E402
 from rag.config import Config  # noqa: E402
-from rag.embed import MiniLM  # noqa: E402
-from rag.evaluate import _cached_config, beir_documents, read_jsonl, read_qrels, split_files  # noqa: E402
-from rag.index import ensure  # noqa: E402
-from rag.metrics import evaluate  # noqa: E402
+from rag.evaluation.data import beir_documents, cached_config, read_jsonl, read_qrels, split_files  # noqa: E402
+from rag.evaluation.metrics import evaluate  # noqa: E402
+from rag.models.embed import MiniLM  # noqa: E402
+from rag.storage import bm25 as lexical  # noqa: E402
+from rag.storage import ensure, retrieve  # noqa: E402
 
 POOL = 300
 
@@ -40,7 +40,7 @@ def main() -> None:
     data = Path(args.data)
     from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
-    config = _cached_config(Config(store="milvus"), data / "corpus.jsonl")
+    config = cached_config(Config(store="milvus"), data / "corpus.jsonl")
     embedder = MiniLM()
     index = ensure(beir_documents(data / "corpus.jsonl"), embedder, config, log=print)
     db, coll = index.db, index.names.chunks
@@ -53,7 +53,7 @@ def main() -> None:
     names = ("zscore/0", "zscore/min", "zscore/exact", "milvus rrf", "milvus weighted")
     runs: dict[str, dict[str, list[str]]] = {k: {} for k in names}
     for q, v in zip(ids, vectors, strict=True):
-        words = index.query_weights(queries[q]) or {milvus.EMPTY: 1.0}
+        words = index.query_weights(queries[q]) or {lexical.EMPTY: 1.0}
         dense = db.search(coll, data=[v.tolist()], anns_field="vector", limit=POOL, output_fields=fields)[0]
         sparse = db.search(coll, data=[words], anns_field="sparse", limit=POOL, output_fields=fields + ["vector"])[0]
         doc = {h["id"]: h["entity"]["doc_id"] for h in dense + sparse}

@@ -20,7 +20,7 @@ import time
 import torch
 
 from rag.config import Config
-from rag.generate import SmolLM
+from rag.models.generate import SmolLM
 
 
 def timed(batcher, feeds, pasts, keep, repeats: int = 7) -> float:

@@ -14,7 +14,7 @@ reads measured rows; it fits nothing.
 import json
 import sys
 
-from rag.metrics import qa_metrics
+from rag.evaluation.metrics import qa_metrics
 
 KEYS = ("accuracy", "answer_precision", "answer_recall", "no_answer_acc", "citation_precision", "false_refusal")
 

@@ -15,10 +15,10 @@ import random
 import sys
 from pathlib import Path
 
-from rag import evidence
+from rag.answer import evidence
 from rag.config import Config
-from rag.evaluate import _cached_config, beir_documents, read_jsonl
-from rag.metrics import contains_answer
+from rag.evaluation.data import beir_documents, cached_config, read_jsonl
+from rag.evaluation.metrics import contains_answer
 from rag.pipeline import Pipeline
 
 EVAL = Path(__file__).resolve().parents[1] / "../shared/eval"
@@ -35,7 +35,7 @@ def recall(pipe: Pipeline, rows: list[dict], holds) -> tuple[float, float]:
 
 def main(n: int) -> None:
     squad = EVAL / "squad2"
-    sq = Pipeline(_cached_config(Config(), squad / "corpus.jsonl"), log=lambda *_: None,
+    sq = Pipeline(cached_config(Config(), squad / "corpus.jsonl"), log=lambda *_: None,
                   documents=beir_documents(squad / "corpus.jsonl"))
     sd = Pipeline(Config(), log=lambda *_: None)
     train = [r for r in read_jsonl(squad / "train.jsonl") if r["answerable"]]

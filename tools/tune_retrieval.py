@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import lexical
-from rag import retrieve as rt
 from rag.config import Config
-from rag.embed import MiniLM
-from rag.evaluate import _cached_config, beir_documents, read_jsonl, read_qrels, split_files
-from rag.index import ensure, terminal_bar
-from rag.metrics import evaluate
+from rag.evaluation.data import beir_documents, cached_config, read_jsonl, read_qrels, split_files
+from rag.evaluation.metrics import evaluate
+from rag.models.embed import MiniLM
+from rag.storage import bm25 as lexical
+from rag.storage import ensure
+from rag.storage import retrieve as rt
+from rag.storage.build import terminal_bar
 
 POOL = 300
 
@@ -39,7 +40,7 @@ def main() -> None:
     queries = {str(q["id"]): q["text"] for q in read_jsonl(queries_file) if str(q["id"]) in qrels}
     docs = beir_documents(args.data / "corpus.jsonl")
     embedder = MiniLM()
-    config = _cached_config(Config(), args.data / "corpus.jsonl")
+    config = cached_config(Config(), args.data / "corpus.jsonl")
     index = ensure(docs, embedder, config, log=print, progress=terminal_bar())
     ids = list(queries)
     vectors = embedder.encode([queries[q] for q in ids], batch_size=64)

@@ -5,10 +5,10 @@ wheel, loaded from its absolute path so sentence-transformers never asks a hub.
 Anything with `name`, `dim` and `encode(texts) -> (n, dim) array` can stand in
 (tests use a deterministic fake).
 
-On CPUs with native bfloat16 (avx512_bf16 or AMX) the encoder runs under bf16 autocast:
-measured here on 2 cores, 62 chunks/s against 30 in fp32 on SciFact chunks, with vectors
-whose cosine to the fp32 ones is >= 0.998 (mean 1.000). RAG_EMBED_BF16=0 or 1 overrides
-the detection. The precision is part of the model name recorded in the index manifest.
+On CPUs with native bfloat16 (rag/models/hardware.py) the encoder runs under bf16
+autocast, about twice as fast, with vectors whose cosine to the fp32 ones is >= 0.998
+(docs/speed.md); `Config.embed_bf16` (RAG_EMBED_BF16) decides instead. The precision is
+part of the model name recorded in the index manifest, so a change rebuilds the index.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import ModelError
 from . import compute
-from .errors import ModelError
+from .hardware import use_bf16
 
 
 class Embedder(Protocol):
@@ -33,29 +34,15 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
 
 
-def native_bf16(env: str = "RAG_EMBED_BF16") -> bool:
-    """Whether this CPU computes bfloat16 natively (else bf16 is emulated, and slow); the
-    environment variable `env` set to 0 or 1 decides instead."""
-    setting = os.environ.get(env)
-    if setting in ("0", "1"):
-        return setting == "1"
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 class MiniLM:
     """all-MiniLM-L6-v2 from the packaged wheel, loaded on first use."""
 
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, bf16: bool | None = None) -> None:
         self._model = None
         self._lock = threading.Lock()
-        self.bf16 = native_bf16()
+        self.bf16 = use_bf16(bf16)
         self.name = "all-MiniLM-L6-v2" + ("/bf16-autocast" if self.bf16 else "")
 
     def load(self):

@@ -1,12 +1,12 @@
 """The user's own documents, kept beside the seed corpus under data/uploads/.
 
-`add` checks each file by content (rag/ingest.py reads it as the index would), refuses
+`add` checks each file by content (rag/ingest/read.py reads it as the index would), refuses
 what is too big or unreadable with a reason, and stores a copy under a safe name: the
 file's stem reduced to letters, digits, dots and dashes, plus 8 hex digits of its hash, so
 two uploads never overwrite each other nor a seed, and the same file added twice is
 stored once. The seed folder is never written. `remove` deletes an upload (never a seed).
 The index notices the change on its next use and embeds only the new content
-(rag/index.py).
+(rag/storage/).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from .config import Config
-from .ingest import SUFFIXES, Skipped, load_folder, read_document
-from .types import Document
+from ..config import Config
+from ..types import Document
+from .read import SUFFIXES, Skipped, load_folder, read_document
 
 MAX_UPLOAD_BYTES = 10_000_000  # per file
 
@@ -87,3 +87,10 @@ def remove(doc_id: str, config: Config) -> bool:
             path.unlink()
             return True
     return False
+
+
+def catalogue(manifest: dict, config: Config) -> list[tuple[str, str, int, bool]]:
+    """(doc_id, title, chunks, uploaded) for every document of an index manifest, seeds first."""
+    uploads = config.uploads_dir.resolve()
+    return [(doc_id, d["title"], d["chunks"], Path(d.get("path", "")).resolve().parent == uploads)
+            for doc_id, d in manifest["documents"].items() if d["chunks"]]

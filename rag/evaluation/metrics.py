@@ -15,7 +15,7 @@ import re
 import string
 from collections import Counter
 
-from .text import STOPWORDS, stem
+from ..text import STOPWORDS, stem
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int) -> float:

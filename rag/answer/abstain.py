@@ -1,10 +1,10 @@
 """Decide from the chosen evidence whether the documents answer a question at all.
 
 SmolLM2-135M never refuses by itself: asked for France's GDP it invents a figure. So the
-pipeline refuses before generating when the evidence (rag/evidence.py) does not answer.
-Similarity alone cannot tell: a near-topic question ("When was WeRobotics founded?") is as
-close to some sentence as an answerable one. So the decision also weighs what the question
-asks for against what the evidence states. Features, none specific to a corpus:
+pipeline refuses before generating when the evidence (rag/answer/evidence.py) does not
+answer. Similarity alone cannot tell: a near-topic question ("When was WeRobotics founded?")
+is as close to some sentence as an answerable one. So the decision also weighs what the
+question asks for against what the evidence states. Features, none specific to a corpus:
 
 - `score`: the best cosine of the question and a retrieved passage (MiniLM);
 - `sentence_score`: the highest cosine of the question and an evidence sentence;
@@ -21,42 +21,22 @@ asks for against what the evidence states. Features, none specific to a corpus:
 
 Two are rules, refusing whatever the confidence: a question whose names the evidence's
 documents lack (`names_missing` >= 0.5), or whose kind of answer the evidence does not state
-(`type_missing`). On SQuAD train they refuse 0.202 of the unanswerable questions and 0.073
-of the answerable ones whose evidence holds the answer; on the seed set 6 of 8 near-topic
-questions and no answerable one.
-
-`confidence = sigmoid(w . z + b)` over standardised features, fitted by
-`python tools/calibrate_abstain.py fit` on SQuAD 2.0's train.jsonl (2,725 questions from 8
-articles, none of answers.jsonl) and the seed development set (40 questions, weighted so that
-they count as much as a fifth of SQuAD), and nothing else. A positive is a question whose
-evidence holds its answer. 5-fold ROC AUC 0.743 on SQuAD train (0.646 with retrieval
-features alone), 0.940 on the seed set. Share refused, rules included:
-
-    min_confidence           0.10   0.15   0.20   0.25   0.30   0.35   0.40   0.45   0.50
-    SQuAD answerable         0.090  0.090  0.094  0.102  0.117  0.144  0.184  0.239  0.317
-    SQuAD unanswerable       0.356  0.358  0.368  0.386  0.417  0.459  0.512  0.568  0.650
-    seeds answerable (of 28) 1      1      2      2      2      3      4      4      8
-    seeds near-topic (of 8)  6      7      7      7      7      7      8      8      8
-
-`Config.min_confidence` is 0.175: the seed set meets its targets from 0.125 to 0.325, and
-the off-topic questions of tools/abstain_questions.jsonl that no rule refuses score at most
-0.137 (its on-topic ones at least 0.413); 0.175 answers the most while staying clear of them
-(the product's numbers come first). The README shows what each threshold does on SQuAD
-answers.jsonl; `--min-confidence 0.45` is the operating point that meets SQuAD's targets.
+(`type_missing`). The rest is `confidence = sigmoid(w . z + b)` over standardised features,
+fitted by `python tools/calibrate_abstain.py fit` on SQuAD 2.0's train.jsonl and the seed
+development set only; below `Config.min_confidence` the answer is a refusal. What each
+threshold refuses, and why 0.175: docs/quality.md.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-from .asks import asked_type, conflicts, holds_type
-from .config import Config
+from ..config import Config
+from ..text import stem, stems, terms
+from ..types import Hit
 from .evidence import Selection
-from .lexical import stems
-from .text import names, numbers, stem, terms, words
-from .types import Hit
+from .question import NEGATION, Question, conflicts, holds_type
 
 # Fitted by tools/calibrate_abstain.py on standardised features (mean, std, weight each).
 FEATURES = ("score", "sentence_score", "sentence_overlap", "evidence_overlap", "names_missing", "type_missing",
@@ -67,7 +47,6 @@ WEIGHTS = (-0.021, 0.647, 0.066, -0.057, -0.492, -0.376, -1.121, 0.051)
 BIAS = -0.364
 
 NAMES_MISSING = 0.5  # refuse when this share of the question's names is absent (see tools/calibrate_abstain.py)
-_NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -85,7 +64,7 @@ class Assessment:
     answerable: bool
 
 
-def features(question: str, hits: list[Hit], selection: Selection) -> tuple[float, ...]:
+def features(q: Question, hits: list[Hit], selection: Selection) -> tuple[float, ...]:
     chosen = selection.sentences
     score = max((h.similarity for h in hits), default=0.0)
     if not chosen:
@@ -101,30 +80,28 @@ def features(question: str, hits: list[Hit], selection: Selection) -> tuple[floa
     # the evidence's documents, as far as they were retrieved: a name may sit a few sentences away
     docs = {hits[s.passage - 1].chunk.doc_id for s in chosen}
     about = " ".join(h.chunk.text + " " + h.title for h in hits if h.chunk.doc_id in docs).lower()
-    wanted = names(question) | numbers(question)
+    wanted = q.names | q.numbers
     names_missing = sum(1 for n in wanted if n not in about) / len(wanted) if wanted else 0.0
     # what the question asks for must be stated by the best match or what completes it, for the
     # place the question asks about
     said = [s.text for s in chosen if s.role != "also"]
-    kind = asked_type(question)
-    type_missing = float(not any(holds_type(kind, t, question) and not (kind and conflicts(question, t))
-                                 for t in said))
-    negation = float(bool(_NEGATION.search(question)) and not any(_NEGATION.search(t) for t in said))
+    type_missing = float(not any(holds_type(q, t) and not (q.asks and conflicts(q, t)) for t in said))
+    negation = float(q.negated and not any(NEGATION.search(t) for t in said))
     document_tokens = set(stems([about])[0])
     document_missing = sum(w for t, w in weights.items() if t not in document_tokens) / total
     return (score, selection.best_cos, sentence_overlap, evidence_overlap, names_missing, type_missing, negation,
             document_missing)
 
 
-def assess(question: str, hits: list[Hit], selection: Selection, config: Config) -> Assessment:
-    """Weigh the evidence chosen for `question` from the retrieved `hits`."""
-    x = features(question, hits, selection)
+def assess(q: Question, hits: list[Hit], selection: Selection, config: Config) -> Assessment:
+    """Weigh the evidence chosen for `q` from the retrieved `hits`."""
+    x = features(q, hits, selection)
     z = BIAS + sum(w * (v - m) / s for v, m, s, w in zip(x, MEAN, STD, WEIGHTS, strict=True))
     confidence = 1 / (1 + math.exp(-z))
-    wanted = terms(question)
+    wanted = q.terms
     found = set().union(*(terms(h.chunk.text) | terms(h.title) for h in hits)) if hits else set()
     absent = wanted - found  # stems ("distribut"); the refusal names the question's own words
-    missing = tuple(sorted({w for w in words(question) if stem(w) in absent}))
+    missing = tuple(sorted({w for w in q.words if stem(w) in absent}))
     # a question whose names the evidence's documents lack, or whose kind of answer (a number, a
     # date, a person) the evidence does not state, is about something the documents do not say
     answerable = (bool(selection.sentences) and len(absent) < len(wanted) and x[4] < NAMES_MISSING

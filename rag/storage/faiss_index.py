@@ -1,16 +1,18 @@
-"""The vector index on disk: build, save atomically, load with checks.
+"""The default store: FAISS vectors and a bm25s model in this process, kept on disk as
+snapshots that are built, saved atomically and loaded with checks.
 
 Layout of the index folder::
 
     CURRENT                 name of the live snapshot (replaced atomically)
-    snapshots/<name>/       manifest.json, vectors.faiss, chunks.jsonl, bm25/ (rag/lexical.py)
+    snapshots/<name>/       manifest.json, vectors.faiss, chunks.jsonl, bm25/ (rag/storage/bm25.py)
     .lock                   held while a build writes (one writer at a time)
 
 A build writes a whole new snapshot, then swaps CURRENT with os.replace: a killed build
 leaves the previous snapshot live. The manifest records the format version, embedding
 model and dimension, chunking parameters, each document's content hash and each file's
 checksum; `load` refuses any mismatch with a message that says what to do.
-Rebuilding re-embeds only documents whose text changed.
+Rebuilding re-embeds only documents whose text changed. Leaves out: Milvus
+(rag/storage/milvus_index.py) and the choice between the two (rag/storage/__init__.py).
 """
 
 from __future__ import annotations
@@ -23,47 +25,23 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from . import lexical
-from .chunk import chunk_document
-from .config import Config
-from .embed import Embedder
-from .errors import BadIndexError, IndexWriteError
-from .ingest import read_or_error
-from .types import Chunk, Document, Progress
-
-FORMAT = "rag-index v2"  # v2: BM25 model beside the vectors
-
-
-class Store(Protocol):
-    """What retrieval and the pipeline ask of an index, whichever engine holds it: `Index`
-    below (FAISS + bm25s, in memory) or rag/milvus.py's `MilvusIndex`."""
-
-    manifest: dict  # settings and {"documents": {doc_id: {sha256, title, path, chunks}}}
-
-    @property
-    def titles(self) -> dict[str, str]: ...
-
-    @property
-    def count(self) -> int: ...
-
-    def candidates(self, query: np.ndarray | Callable[[], np.ndarray], text: str, pool: int
-                   ) -> tuple[np.ndarray, list[Chunk], np.ndarray, np.ndarray]: ...
-
-    def vectors_of(self, rows: list[int]) -> np.ndarray: ...
-
-    def idf(self, tokens: list[str]) -> dict[str, float]: ...
+from ..config import Config
+from ..errors import BadIndexError, IndexWriteError
+from ..types import Chunk, Document, Progress
+from . import bm25
+from .base import VECTOR_SETTINGS, Workers, settings
+from .build import Local, Tally, embed_all, writer_lock
 
 
 @dataclass(frozen=True)
 class Index:
-    """The embedded store (the default): FAISS vectors and a bm25s model in memory, over `chunks`."""
+    """A `Store` (rag/storage/base.py): FAISS vectors and a bm25s model in memory, over `chunks`."""
 
     manifest: dict
     chunks: list[Chunk]  # row i of `vectors` is the embedding of chunks[i]
@@ -88,11 +66,11 @@ class Index:
         q = np.ascontiguousarray(query() if callable(query) else query, dtype=np.float32).reshape(1, -1)
         with _single_thread():
             _, dense_rows = self.vectors.search(q, pool)
-        bm25 = lexical.scores(self.bm25, text)[:n]
-        lexical_rows = np.argpartition(-bm25, pool - 1)[:pool] if pool < n else np.arange(n)
+        lexical = bm25.scores(self.bm25, text)[:n]
+        lexical_rows = np.argpartition(-lexical, pool - 1)[:pool] if pool < n else np.arange(n)
         rows = np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], lexical_rows]))
         cos = self.vectors.reconstruct_batch(rows) @ q[0]
-        return rows, [self.chunks[int(r)] for r in rows], cos.astype(np.float32), bm25[rows]
+        return rows, [self.chunks[int(r)] for r in rows], cos.astype(np.float32), lexical[rows]
 
     def vectors_of(self, rows: list[int]) -> np.ndarray:
         """The embeddings of these rows (a Hit's `row`)."""
@@ -100,7 +78,7 @@ class Index:
 
     @functools.cached_property
     def _idf(self) -> dict[str, float]:
-        return lexical.idf_table(self.bm25)
+        return bm25.idf_table(self.bm25)
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """BM25's IDF of each token over the chunks; a token seen nowhere gets the highest."""
@@ -120,18 +98,6 @@ def _single_thread():
         yield
     finally:
         faiss.omp_set_num_threads(threads)
-
-
-def _settings(embedder: Embedder, config: Config) -> dict:
-    return {
-        "format": FORMAT,
-        "embedding_model": embedder.name,
-        "dim": embedder.dim,
-        "chunking": {"tokenizer": "cl100k_base", "max_tokens": config.chunk_tokens,
-                     "overlap": config.chunk_overlap},
-        "lexical": {"method": "bm25s lucene", "k1": lexical.K1, "b": lexical.B, "stemmer": "snowball english",
-                    "text": "title + chunk"},
-    }
 
 
 def _sha256_file(path: Path) -> str:
@@ -173,87 +139,16 @@ def vector_index(vectors: np.ndarray, dim: int):
     return index
 
 
-class Workers(Protocol):
-    """Who reads, chunks and embeds for a build: `Local` (this process) or rag/distributed.py's
-    Ray cluster. Both embed the same blocks with the same calls, so the vectors are the same."""
-
-    dim: int
-
-    def read(self, paths: list[Path]) -> list[Document | Exception]: ...
-
-    def chunk(self, docs: list[Document]) -> list[list[Chunk]]: ...
-
-    def embed(self, blocks: list[list[str]]) -> Iterator[np.ndarray]: ...
-
-
-@dataclass(frozen=True)
-class Local:
-    embedder: Embedder
-    config: Config
-
-    @property
-    def dim(self) -> int:
-        return self.embedder.dim
-
-    def read(self, paths: list[Path]) -> list[Document | Exception]:
-        return [read_or_error(p) for p in paths]
-
-    def chunk(self, docs: list[Document]) -> list[list[Chunk]]:
-        return [chunk_document(d, self.config.chunk_tokens, self.config.chunk_overlap) for d in docs]
-
-    def embed(self, blocks: list[list[str]]) -> Iterator[np.ndarray]:
-        for texts in blocks:
-            yield self.embedder.encode(texts, batch_size=self.config.embed_batch)
-
-
-def blocks(texts: list[str], batch: int) -> list[list[int]]:
-    """Rows of `texts` in embedding blocks of batch x 16, shortest first (less padding)."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    size = batch * 16
-    return [order[k : k + size] for k in range(0, len(order), size)]
-
-
-def embed_all(texts: list[str], workers: Workers, batch: int,
-              progress: Callable[[list[int]], None] | None = None) -> np.ndarray:
-    """Embed `texts` block by block (`blocks`), calling `progress(rows)` with the rows of each
-    block once it is embedded; rows come back in the order of `texts`."""
-    out = np.zeros((len(texts), workers.dim), np.float32)
-    plan = blocks(texts, batch)
-    for rows, vectors in zip(plan, workers.embed([[texts[i] for i in rows] for rows in plan]), strict=True):
-        out[rows] = vectors
-        if progress is not None:
-            progress(rows)
-    return out
-
-
-def terminal_bar() -> Callable[[Progress], None]:
-    """A progress bar on stderr: chunks embedded, chunks per second, time left, documents done."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def show(p: Progress) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=p.chunks_total, unit="chunk", desc="embedding", dynamic_ncols=True)
-        bar.set_postfix_str(f"documents {p.documents_done}/{p.documents_total}", refresh=False)
-        bar.update(p.chunks_done - bar.n)
-        if p.chunks_done >= p.chunks_total:
-            bar.close()
-
-    return show
-
-
-def build(docs: list[Document], embedder: Embedder, config: Config,
+def build(docs: list[Document], embedder, config: Config,
           previous: Index | None = None, progress: Callable[[Progress], None] | None = None,
           workers: Workers | None = None) -> Index:
     """Chunk and embed `docs` (with `workers`, by default this process), reusing `previous`
     vectors of documents that did not change; `progress` hears how many chunks and documents
     are done after each block embedded."""
     workers = workers or Local(embedder, config)
-    settings = _settings(embedder, config)
+    want = settings(embedder, config)
     reusable: dict[tuple[str, str], tuple[list[Chunk], np.ndarray]] = {}  # (id, sha256) -> chunks, vectors
-    if previous is not None and all(previous.manifest.get(k) == settings[k] for k in VECTOR_SETTINGS):
+    if previous is not None and all(previous.manifest.get(k) == want[k] for k in VECTOR_SETTINGS):
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(previous.chunks):
             rows.setdefault(c.doc_id, []).append(i)
@@ -265,20 +160,10 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
     chunked = dict(zip((d.id for d in fresh), workers.chunk(fresh), strict=True))
     plan = [reusable.get((d.id, d.sha256)) or (chunked[d.id], None) for d in docs]
     texts = [c.text for cs, vecs in plan if vecs is None for c in cs]
-    owner = [d for d, (cs, vecs) in enumerate(plan) if vecs is None for _ in cs]  # text row -> document
-    left = [0 if vecs is not None else len(cs) for cs, vecs in plan]  # chunks still to embed, per document
-    done = 0
-
-    def embedded_rows(rows: list[int]) -> None:
-        nonlocal done
-        done += len(rows)
-        for r in rows:
-            left[owner[r]] -= 1
-        progress(Progress(done, len(texts), sum(n == 0 for n in left), len(plan)))
-
-    if progress is not None and texts:
-        progress(Progress(0, len(texts), sum(n == 0 for n in left), len(plan)))
-    embedded = embed_all(texts, workers, config.embed_batch, embedded_rows if progress else None)
+    tally = Tally([0 if vecs is not None else len(cs) for cs, vecs in plan], 0, len(plan), len(texts), progress)
+    if texts:
+        tally.start()
+    embedded = embed_all(texts, workers, config.embed_batch, tally if progress else None)
     chunks, blocks, used = [], [np.zeros((0, embedder.dim), np.float32)], 0
     for cs, vecs in plan:
         if vecs is None:
@@ -287,7 +172,7 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         blocks.append(vecs)
     matrix = np.concatenate(blocks)
     manifest = {
-        **settings,
+        **want,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "documents": {
             d.id: {"sha256": d.sha256, "title": d.title, "path": d.path,
@@ -297,8 +182,8 @@ def build(docs: list[Document], embedder: Embedder, config: Config,
         "embedded": len(texts),  # chunks embedded by this build (the rest were reused)
     }
     titles = {d.id: d.title for d in docs}
-    bm25 = lexical.build([lexical.chunk_text(c, titles[c.doc_id]) for c in chunks])
-    return Index(manifest, chunks, vector_index(matrix, embedder.dim), bm25)
+    lexical = bm25.build([bm25.chunk_text(c, titles[c.doc_id]) for c in chunks])
+    return Index(manifest, chunks, vector_index(matrix, embedder.dim), lexical)
 
 
 def save(index: Index, folder: Path) -> Path:
@@ -315,7 +200,7 @@ def save(index: Index, folder: Path) -> Path:
                 f.write(json.dumps({"doc_id": c.doc_id, "start": c.start, "end": c.end,
                                     "text": c.text}, ensure_ascii=False) + "\n")
         faiss.write_index(index.vectors, str(tmp / "vectors.faiss"))
-        lexical.save(index.bm25, tmp / "bm25")
+        bm25.save(index.bm25, tmp / "bm25")
         files = {str(p.relative_to(tmp)): _sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {**index.manifest, "files": files, "count": len(index.chunks)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
@@ -336,10 +221,7 @@ def save(index: Index, folder: Path) -> Path:
     return snapshots / name
 
 
-VECTOR_SETTINGS = ("embedding_model", "dim", "chunking")  # what embedded vectors depend on
-
-
-def load(folder: Path, embedder: Embedder, config: Config, strict: bool = True) -> Index:
+def load(folder: Path, embedder, config: Config, strict: bool = True) -> Index:
     """The live snapshot of `folder`, checked against the settings and its checksums.
     With strict=False only the settings the vectors depend on must match, and the BM25
     model is not loaded: enough to reuse the vectors in a rebuild."""
@@ -353,7 +235,7 @@ def load(folder: Path, embedder: Embedder, config: Config, strict: bool = True) 
         manifest = json.loads((snap / "manifest.json").read_text())
     except (OSError, ValueError) as e:
         raise BadIndexError(f"index manifest unreadable ({e}): {rebuild}") from None
-    for key, want in _settings(embedder, config).items():
+    for key, want in settings(embedder, config).items():
         if manifest.get(key) != want and (strict or key in VECTOR_SETTINGS):
             raise BadIndexError(
                 f"index was built with {key}={manifest.get(key)!r}, this run uses {want!r}: {rebuild}")
@@ -365,30 +247,11 @@ def load(folder: Path, embedder: Embedder, config: Config, strict: bool = True) 
     vectors = _faiss().read_index(str(snap / "vectors.faiss"))
     if hasattr(vectors, "hnsw"):
         vectors.hnsw.efSearch = HNSW_EF_SEARCH
-    bm25 = lexical.load(snap / "bm25") if strict else None
+    lexical = bm25.load(snap / "bm25") if strict else None
     if vectors.ntotal != len(chunks) or vectors.d != embedder.dim or (
-            strict and bm25.scores["num_docs"] != max(1, len(chunks))):
+            strict and lexical.scores["num_docs"] != max(1, len(chunks))):
         raise BadIndexError(f"index vectors do not match its chunks: {rebuild}")
-    return Index(manifest, chunks, vectors, bm25)
-
-
-@contextlib.contextmanager
-def writer_lock(folder: Path):
-    """Hold an exclusive lock on the index folder (waits for another build to finish)."""
-    import fcntl
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        f = open(folder / ".lock", "w")
-    except OSError as e:
-        raise IndexWriteError(f"cannot write the index to {folder} ({e.strerror or e}): make the folder "
-                              "writable or set RAG_INDEX_DIR, then run `python -m rag index`") from e
-    with f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return Index(manifest, chunks, vectors, lexical)
 
 
 def is_current(index: Index, docs: list[Document]) -> bool:
@@ -396,14 +259,10 @@ def is_current(index: Index, docs: list[Document]) -> bool:
     return have == {d.id: d.sha256 for d in docs}
 
 
-def ensure(docs: list[Document], embedder: Embedder, config: Config, log=print,
-           progress: Callable[[Progress], None] | None = None, workers: Workers | None = None) -> Store:
-    """Load the index for `docs` from the configured store, bringing it up to date first if
+def ensure(docs: list[Document], embedder, config: Config, log=print,
+           progress: Callable[[Progress], None] | None = None, workers: Workers | None = None) -> Index:
+    """Load the snapshot for `docs` from `config.index_dir`, bringing it up to date first if
     the documents or settings changed (the chunking and embedding done by `workers`)."""
-    if config.store == "milvus":
-        from . import milvus
-
-        return milvus.ensure(docs, embedder, config, _settings(embedder, config), log, progress, workers)
     folder = config.index_dir
     try:
         index = load(folder, embedder, config)

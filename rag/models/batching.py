@@ -4,33 +4,21 @@ A forward pass reads all the weights whether it advances one answer or eight, so
 in flight are stepped together. The tokens every answer feeds at a step (its last token and its
 prompt-lookup guesses, or a chunk of a newcomer's prompt) are packed into one sequence: the
 linear layers run once over all of them, with no padding, and attention runs per answer over
-that answer's own KV cache (`_attend`, registered with transformers as the model's attention).
-A newcomer's prompt is fed in chunks inside the running steps; a finished or abandoned answer
-leaves, and the others go on. Every step runs on the model thread (rag/compute.py), so
-embeddings asked for meanwhile slip in between steps.
+that answer's own KV cache (rag/models/attention.py). A newcomer's prompt is fed in chunks
+inside the running steps; a finished or abandoned answer leaves, and the others go on. Every
+step runs on the model thread (rag/models/compute.py), so embeddings asked for meanwhile slip
+in between steps.
 
-Same answers alone and in a batch, bit for bit. In bf16 (the generator's precision on CPUs
-that compute it natively: twice the speed of fp32 here) which positions are computed together
-changes rounding: attention over a cache with padding, or over queries split differently, is not
-the same sum. So what an answer computes never depends on the others: its guesses per step, its
-prompt chunks (`CHUNK` tokens from the end of the shared prefix) and its cache
-are its own, and its attention is one call over exactly its cache, the call it makes alone. What
-is shared, the matrix products of the linear layers, gives a token the same bits whether 2 or
-`MAX_TOKENS` tokens share the pass (checked on the model's own activations:
-tests/test_integration.py); a single token would be a matrix-vector product, which sums in
-another order. So a pass is padded with filler tokens to a multiple of `ROWS` (and the logits
-it keeps likewise): never one token, and few distinct sizes. Each new size costs oneDNN about
-0.4 ms a product to prepare and stays in its cache: unpadded, the chat server grew by ~40 MB
-every 40 answers of 8 users (1255 -> 1574 MB over 8 rounds); padded, 1122 -> 1168 MB
-(measured once during the change). The seed questions get the same text alone and eight at a
-time (tests/test_integration.py).
-
-Compared: transformers' own continuous batching (`generate_batch`, paged attention) packs
-rows into one sequence as this loop does, but has no prompt-lookup drafting (which doubles a
-lone answer's decode speed here) and no per-token stop callback. llama-cpp-python (llama.cpp's
-batched decoding) is on PyPI only as source: every install would compile llama.cpp (a C++
-toolchain, minutes on two cores), so it was not measured. What a pass costs, bf16 and fp32:
-`python tools/model_costs.py`.
+Same answers alone and in a batch, bit for bit. In bf16 which positions are computed together
+changes rounding, so what an answer computes never depends on the others: its guesses per
+step, its prompt chunks (`CHUNK` tokens from the end of the shared prefix) and its cache are
+its own, and its attention is one call over exactly its cache. What is shared, the matrix
+products of the linear layers, gives a token the same bits whether 2 or `MAX_TOKENS` tokens
+share the pass (tests/test_integration.py checks it on the model's own activations); a single
+token would be a matrix-vector product, which sums in another order. So a pass is padded with
+filler tokens to a multiple of `ROWS` (and the logits it keeps likewise): never one token, and
+few distinct sizes for oneDNN's kernel cache. Leaves out: sampling (decoding is greedy), and
+the alternatives compared (docs/speed.md, with what a pass costs).
 """
 
 from __future__ import annotations
@@ -41,11 +29,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from . import compute
+from .attention import Pack, use_packed_attention
 
 CHUNK = 128  # prompt tokens an answer feeds per step while it is read
 MAX_TOKENS = 384  # tokens in one forward pass at most (the row-invariance is checked up to it: see above)
 ROWS = 16  # a pass's tokens, and the logits it keeps, are padded to a multiple of this (see above)
-ATTENTION = "rag_rows"  # the name `_attend` is registered under
 
 
 @dataclass
@@ -70,60 +58,6 @@ class Row:
     @property
     def length(self) -> int:
         return 0 if self.kv is None else self.kv[0][0].shape[2]
-
-
-@dataclass
-class Pack:
-    """The answers of one forward pass, in order: their caches before it and how many tokens
-    each feeds. `_attend` fills `kv` with each answer's cache after it, layer by layer."""
-
-    past: list[list | None]
-    sizes: list[int]
-    pad: int = 0  # filler tokens after the answers' (attention gives them zeros)
-    kv: list[list] = field(init=False)  # per answer, per layer (keys, values) after the pass: filled by `_attend`
-    visible: list = field(init=False)  # per answer, [its tokens, its cache after]: what each token sees
-
-    def __post_init__(self) -> None:
-        import torch
-
-        self.kv, self.visible = [[] for _ in self.sizes], []
-        for past, size in zip(self.past, self.sizes, strict=True):
-            n = size + (0 if past is None else past[0][0].shape[2])
-            self.visible.append(torch.ones(size, n, dtype=torch.bool).tril(n - size))
-
-
-def _attend(module, query, key, value, attention_mask, scaling=None, dropout=0.0, rag_pack: Pack | None = None,
-            **kwargs):
-    """Attention for a packed pass: each answer's queries over its own cache plus the keys it
-    feeds, causally; the same call, on the same tensors, as when the answer is alone."""
-    import torch
-    import torch.nn.functional as F
-
-    if rag_pack is None:  # an ordinary call (tools, tests): transformers' own attention
-        from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-                                      **kwargs)
-    outs, at, layer = [], 0, module.layer_idx
-    for past, size, kv, visible in zip(rag_pack.past, rag_pack.sizes, rag_pack.kv, rag_pack.visible, strict=True):
-        k, v = key[:, :, at:at + size], value[:, :, at:at + size]
-        if past is not None:
-            k, v = torch.cat([past[layer][0], k], 2), torch.cat([past[layer][1], v], 2)
-        kv.append((k, v))
-        outs.append(F.scaled_dot_product_attention(query[:, :, at:at + size], k, v, attn_mask=visible, scale=scaling,
-                                                   enable_gqa=True))
-        at += size
-    if rag_pack.pad:
-        outs.append(query.new_zeros(1, query.shape[1], rag_pack.pad, query.shape[3]))
-    return torch.cat(outs, 2).transpose(1, 2).contiguous(), None
-
-
-def use_packed_attention(model) -> None:
-    """Make `model` attend through `_attend` (ordinary calls still get transformers' attention)."""
-    from transformers import AttentionInterface
-
-    AttentionInterface.register(ATTENTION, _attend)
-    model.set_attn_implementation(ATTENTION)
 
 
 class Batcher:

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .index import Store
-from .types import Hit
+from ..types import Hit
+from .base import Store
 
 ALPHA = 0.6  # weight of the dense score; tuned on the SciFact train split
 POOL = 100  # candidates proposed by each retriever

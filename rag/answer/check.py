@@ -14,12 +14,8 @@ Otherwise it is dropped, and reported in `dropped`. Sentences that only
 talk about the passages ("the passage does not say...") are dropped as well. Citations
 are numbered in order of first use; passages no sentence uses are not cited.
 
-The generator is never the only road to an answer (`settle`): what survives the check must
-also carry the evidence it was given, that is hold at least `CARRIES` of the words the best
-evidence sentence adds to the question (and, for a list, of every listed sentence). When it
-does not (it restated the question, picked the wrong sentence, dropped list items, or
-nothing survived), the answer quotes the evidence verbatim, each sentence with its [n]:
-`Statement.quoted` says which sentences are quotes.
+Leaves out: whether what survives says what the evidence says, and the verbatim quote that
+stands in when it does not (rag/answer/quote.py).
 """
 
 from __future__ import annotations
@@ -29,17 +25,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import sentence_spans
-from .evidence import Sentence
-from .text import names, numbers, terms
-from .types import Citation, Hit, Removed, Statement
+from ..text import names, numbers, sentence_spans, terms
+from ..types import Citation, Hit, Removed, Statement
+from .question import Question
 
 MIN_SUPPORT = 0.55  # below this a sentence is not carried by any passage (see tests)
 MIN_LEXICAL = 0.5  # at least half of what a sentence says must be in the passage's words
 MIN_TERMS = 2  # fewer terms: a short answer, checkable only against the question
 PREMISE = 0.5  # share of the question's terms a passage must hold to be about it
 NEAR_DUPLICATE = 0.8  # term overlap (Jaccard) above which a sentence repeats an earlier one
-CARRIES = 0.6  # share of the evidence's new words a generated answer must hold to stand for it
 _MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
 _META = re.compile(
     r"\b(the (given |provided )?(passages?|context|text|documents?) (does|do|did) not|"
@@ -76,12 +70,13 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def lexical(sentence: str, passage: str) -> float:
-    wanted = terms(sentence)
+def lexical(sentence: str | Question, passage: str) -> float:
+    """The share of the sentence's (or the question's) terms that the passage holds."""
+    wanted = sentence.terms if isinstance(sentence, Question) else terms(sentence)
     return len(wanted & terms(passage)) / len(wanted) if wanted else 0.0
 
 
-def unsupported_facts(sentence: str, passage: str, question: str = "") -> set[str]:
+def unsupported_facts(sentence: str, passage: str, q: Question | None = None) -> set[str]:
     """Numbers, names and question terms the sentence states that the passage lacks.
 
     The question's own words restated in the answer are its premise, not a new claim: they
@@ -91,27 +86,27 @@ def unsupported_facts(sentence: str, passage: str, question: str = "") -> set[st
     is the swap a small model makes ("glocalization is..." over a passage on relocalization).
     """
     have, have_terms = passage.lower(), terms(passage)
-    asked = terms(question)
+    asked = q.terms if q is not None else frozenset()
     facts = {f for f in numbers(sentence) | names(sentence)
              if f not in have and f not in numbers(passage)}
     restated = (terms(sentence) & asked) - have_terms
     if asked and len(asked & have_terms) >= PREMISE * len(asked):
-        asked_text = question.lower()
+        asked_text = q.text.lower()
         return {f for f in facts if f not in asked_text}
     return facts | restated
 
 
-def _reason(sentence: str, hits: list[Hit], question: str) -> str:
+def _reason(sentence: str, hits: list[Hit], q: Question | None) -> str:
     """Why no passage supports `sentence`, in plain words, from the passage closest in words."""
     closest = max(hits, key=lambda h: lexical(sentence, h.chunk.text))
-    facts = unsupported_facts(sentence, closest.chunk.text, question)
+    facts = unsupported_facts(sentence, closest.chunk.text, q)
     if facts:
         return f"states {', '.join(sorted(facts)[:3])}, which the passages do not"
     return "no passage says this"
 
 
 def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
-           passage_vecs: np.ndarray, question: str = "") -> Checked:
+           passage_vecs: np.ndarray, q: Question | None = None) -> Checked:
     """Keep the supported sentences (`parts`, from `sentences()`; `sentence_vecs` are their
     embeddings), each cited to its best passage.
 
@@ -127,7 +122,7 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
         if sentence.rstrip().endswith("?") or _ECHO.match(sentence):
             dropped.append(Removed(sentence, "asks a question instead of answering"))
             continue
-        if not hits or not words or (short and not question):
+        if not hits or not words or (short and q is None):
             dropped.append(Removed(sentence, "says nothing that can be checked"))
             continue
         sims = passage_vecs @ sentence_vecs[i]
@@ -135,13 +130,13 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
         for j, hit in enumerate(hits):
             lex = lexical(sentence, hit.chunk.text)
             support = 0.7 * lex + 0.3 * float(sims[j])
-            if short and (lex < 1 or lexical(question, hit.chunk.text) < PREMISE):
+            if short and (lex < 1 or lexical(q, hit.chunk.text) < PREMISE):
                 continue
             if (support > best_support and lex >= MIN_LEXICAL
-                    and not unsupported_facts(sentence, hit.chunk.text, question)):
+                    and not unsupported_facts(sentence, hit.chunk.text, q)):
                 best, best_support = j, support
         if best is None or best_support < MIN_SUPPORT:
-            dropped.append(Removed(sentence, _reason(sentence, hits, question)))
+            dropped.append(Removed(sentence, _reason(sentence, hits, q)))
             continue
         n = used.setdefault(best, len(used) + 1)
         kept.append(Statement(sentence, n, quoted=False))
@@ -154,44 +149,6 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
 def joined(statements: list[Statement]) -> str:
     """The answer text: each sentence followed by its marker."""
     return " ".join(f"{s.text} [{s.n}]" for s in statements)
-
-
-def carries(statements: list[Statement], evidence: list[Sentence], question: str) -> bool:
-    """Whether the generated `statements` say what the evidence says (module doc): they add to
-    the question, and hold most of what the best sentence (with what completes it, when it
-    only restates the question) and every listed item add to it."""
-    asked = terms(question)
-    said = terms(" ".join(s.text for s in statements)) - asked
-    if not said:
-        return False  # nothing generated, or the question said back
-    best = [terms(e.text) - asked for e in evidence if e.role == "match"]
-    if best and not best[0]:
-        best = [set().union(*(terms(e.text) - asked for e in evidence if e.role in ("match", "next", "previous")))]
-    needed = best + [terms(e.text) - asked for e in evidence if e.role in ("list", "dated")]
-    return all(len(n & said) >= CARRIES * len(n) for n in needed)
-
-
-def quote(evidence: list[tuple[int, Sentence]], sources: list[Hit]) -> Checked:
-    """The evidence sentences verbatim, each with the number of its passage in `sources`."""
-    statements, spans = [], {}
-    if len(evidence) > 1 and evidence[-1][1].text.rstrip().endswith(":"):
-        evidence = evidence[:-1]  # a list's lead-in without its items says nothing: never end on "are:"
-    for n, e in evidence:
-        statements.append(Statement(" ".join(e.text.split()), n, quoted=True))
-        spans.setdefault(n, set()).add((e.start, e.end))
-    citations = [cited(sources[n - 1], n, spans=tuple(sorted(spans[n]))) for n in sorted(spans)]
-    return Checked(joined(statements), citations, [], statements)
-
-
-def settle(checked: Checked, evidence: list[tuple[int, Sentence]], sources: list[Hit], question: str) -> Checked:
-    """The generated answer when it passed the check and carries the evidence; else the
-    evidence quoted (what the generator wrote and lost stays in `dropped`)."""
-    if carries(checked.statements, [e for _, e in evidence], question):
-        return checked
-    dropped = checked.dropped + [Removed(s.text, "leaves out what the passage says; quoted instead")
-                                 for s in checked.statements]
-    quoted = quote(evidence, sources)
-    return Checked(quoted.text, quoted.citations, dropped, quoted.statements)
 
 
 def supporting_span(sentence: str, passage: str) -> tuple[int, int]:

@@ -1,22 +1,22 @@
 """Ingestion on a Ray cluster: `python -m rag index [FOLDER] --ray [ADDRESS]`.
 
 The files are read, chunked and embedded by Ray Data, then written by this process to the
-configured store (rag/index.py or rag/milvus.py), document by document. The work is the
-single process' work (rag/index.py `Workers`), spread out:
+configured store (rag/storage/), document by document. The work is the
+single process' work (rag/storage/base.py `Workers`), spread out:
 
 - read: one Ray task per batch of files (`read_or_error`: a file that cannot be read comes
   back as its error, as it does here);
 - chunk: one task per batch of documents (`chunk_document`);
 - embed: a pool of actors that load MiniLM once each; an actor embeds one block of
   `embed_batch` x 16 texts at a time, the blocks this process would embed (shortest texts
-  first, rag/index.py `blocks`) with the same call, so the vectors are the same: under bf16
+  first, rag/storage/build.py `blocks`) with the same call, so the vectors are the same: under bf16
   autocast, a text embedded in a different batch moved by up to 5e-4, in the same batch not
   at all, whatever the thread count (a one-off check on 600 SciFact chunks during the change;
   tests/test_distributed.py asserts the equality to 1e-5).
 
 An actor that dies (a worker killed, a node lost) is restarted by Ray and its block run
 again; a block's result is written once, by this process, in block order, and chunks are
-keyed by document and offsets (rag/milvus.py), so nothing is indexed twice or lost.
+keyed by document and offsets (rag/storage/milvus_build.py), so nothing is indexed twice or lost.
 
 Without an address a local cluster starts for the run, listening on loopback only
 (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`: without it Ray's listeners bind every interface),
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
-from .errors import RagError
-from .types import Chunk, Document
+from ..config import Config
+from ..errors import RagError
+from ..types import Chunk, Document
 
 
 def _ray():
@@ -70,7 +70,7 @@ def start(address: str | None = None, cpus: int | None = None):
 
 
 def _read(row: dict) -> dict:
-    from .ingest import read_or_error
+    from ..ingest.read import read_or_error
 
     doc = read_or_error(Path(row["path"]))
     if isinstance(doc, Exception):
@@ -79,7 +79,7 @@ def _read(row: dict) -> dict:
 
 
 def _chunk(row: dict, tokens: int, overlap: int) -> dict:
-    from .chunk import chunk_document
+    from ..ingest.chunk import chunk_document
 
     return {"i": row["i"], "chunks": [vars(c) for c in chunk_document(Document(**row["doc"]), tokens, overlap)]}
 
@@ -87,10 +87,10 @@ def _chunk(row: dict, tokens: int, overlap: int) -> dict:
 class _Encoder:
     """One per actor: loads MiniLM once, embeds one block per call."""
 
-    def __init__(self) -> None:
-        from .embed import MiniLM
+    def __init__(self, bf16: bool | None = None) -> None:
+        from ..models.embed import MiniLM
 
-        self.model = MiniLM()
+        self.model = MiniLM(bf16)
         self.model.load()
 
     def __call__(self, batch: dict, size: int) -> dict:
@@ -99,7 +99,7 @@ class _Encoder:
 
 
 class RayWorkers:
-    """rag/index.py `Workers` on a Ray cluster."""
+    """rag/storage/base.py `Workers` on a Ray cluster."""
 
     def __init__(self, config: Config, address: str | None = None, actors: int | None = None,
                  dim: int = 384) -> None:
@@ -138,7 +138,8 @@ class RayWorkers:
         # an actor pool restarts a dead actor and runs its block again (Ray Data's defaults:
         # max_restarts=-1, max_task_retries=-1)
         ds = self.ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-            _Encoder, fn_kwargs={"size": self.config.embed_batch}, batch_size=1, batch_format="numpy",
+            _Encoder, fn_kwargs={"size": self.config.embed_batch},
+            fn_constructor_kwargs={"bf16": self.config.embed_bf16}, batch_size=1, batch_format="numpy",
             compute=self.ray.data.ActorPoolStrategy(size=min(self.actors, len(items))), num_cpus=1)
         waiting, next_block = {}, 0
         for row in ds.iter_rows():

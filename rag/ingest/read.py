@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .types import Document
+from ..types import Document
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_BYTES = 20_000_000  # a bigger "document" is almost surely not prose

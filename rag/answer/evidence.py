@@ -16,19 +16,14 @@ stemmed words, less 0.05 per passage rank) and the evidence is built around the 
 - for "when was it published?", the page's date line.
 
 For a "why" question a sentence that gives a reason ("because", "due to", "is essential
-for", "leads to") scores 0.1 more: on SQuAD train's 30 answerable "why" questions the
-evidence holds the answer for 25 instead of 23, on the seed set's 6 for 4 instead of 3.
+for", "leads to") scores 0.1 more (docs/quality.md has what it moved).
 
 At most `MAX_SENTENCES` sentences, the best one's document first, each document in reading
 order; a sentence repeated by overlapping passages is taken once. Navigation lines ("See our
 entry on ..."), URLs, headings and captions are never evidence. What the evidence leaves out
-of the question (a name, a number, the kind of answer asked for: `asked_type`) is weighed in
-rag/abstain.py. Plain data in and out: no model is called here.
-
-Measured by `python tools/tune_evidence.py` (the share of answerable questions whose gold
-answer lies in the evidence): SQuAD 2.0 train.jsonl, 400 answerable questions, 0.840 with
-the runner-up rule above at 1.90 sentences per question (0.845 taking it always, at 2.26);
-the seed development set, 26 of 28 either way.
+of the question (a name, a number, the kind of answer asked for) is weighed in
+rag/answer/abstain.py. Plain data in and out: no model is called here (the cosines come in);
+how often the evidence holds the answer: `python tools/tune_evidence.py`, docs/quality.md.
 """
 
 from __future__ import annotations
@@ -38,11 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import lexical
-from .asks import DATE, asked_type
-from .chunk import sentence_spans
-from .text import terms
-from .types import Hit
+from ..text import sentence_spans, stems, terms
+from ..types import Hit
+from .question import DATE, Question
 
 MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evidence on their own
 MAX_SENTENCES = 4  # a quoted answer stays short
@@ -59,7 +52,6 @@ _URL = re.compile(r"\(?\b(https?://|www\.)\S+")
 _CARRIES_ON = re.compile(r"^(so|thus|therefore|hence|that is|this means|as a result|because|what remains|"
                          r"still|and|also|but|however|moreover|furthermore|others|another|"
                          r"there (are|is|were|was)|finally|first|second|third|\d+[.)])\b", re.I)
-_WHY = re.compile(r"^(why|for what reason|what (is|was|are|were) the reasons?)\b|\bhow come\b", re.I)
 _REASON = re.compile(r"\b(because|since|due to|so that|in order to|as a result|leads? to|led to|thanks to|caused by|"
                      r"driven by|(is|are|was|were) (essential|crucial|necessary|vital|important|key) (for|to)|"
                      r"reasons?|result(ed|s)? in)\b", re.I)
@@ -67,13 +59,6 @@ _LIST_GOES_ON = re.compile(r"^(still|and|also|another|others|finally|first|secon
                            r"in addition|besides|there (are|is|were|was)|\d+[.)])\b", re.I)
 _ENUMERATES = re.compile(r"\w+, [\w -]+,? (and|or) \w+")  # "apparel, jewelry and accessories": the list is here
 _STARTS_WITH_PRONOUN = re.compile(r"^(it|its|they|their|these|this|those|he|she|his|her)\b", re.I)
-_LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|worries|goals?|things?|"
-                            r"values?|examples?|reasons?|factors?|items?|domains?|areas?)\b|"
-                            r"\b(list|name|enumerate)\b|\bin what (forms?|ways?)\b|\bwhich \w+s\b|"
-                            r"\bwhat \w+ does .* create\b", re.I)
-_PUBLISHED = re.compile(r"\b(publish|post|written|dated|release)", re.I)
-_TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which|in terms)\b|\beach\b|\bboth\b|"
-                        r"\b(and|as well as) the (essay|article|post|document)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -162,110 +147,128 @@ def score(cos: np.ndarray, lexical: np.ndarray, passages: np.ndarray) -> np.ndar
     return COS_WEIGHT * cos + (1 - COS_WEIGHT) * lexical - PASSAGE_WEIGHT * (passages - 1)
 
 
-def is_list_question(question: str) -> bool:
-    return bool(_LIST_QUESTION.search(question))
+class _Picker:
+    """The evidence being built: which candidates are taken, and in what role. Overlapping
+    passages repeat sentences: each is taken once, and its neighbour is looked for in every
+    passage that holds it."""
 
+    def __init__(self, q: Question, cands: list[Candidate]) -> None:
+        self.cands, self.asked = cands, q.terms
+        self.by_place = {(c.passage, c.index): i for i, c in enumerate(cands)}
+        self.same: dict[str, list[int]] = {}
+        for i, c in enumerate(cands):
+            self.same.setdefault(_key(c.text), []).append(i)
+        self.picked: dict[str, tuple[int, str]] = {}  # text key -> (candidate, role)
 
-def has_two_parts(question: str) -> bool:
-    return bool(_TWO_PARTS.search(question))
+    def has(self, i: int) -> bool:
+        return _key(self.cands[i].text) in self.picked
 
-
-def choose(question: str, cands: list[Candidate], scores: np.ndarray, wanted: dict[str, float],
-           cand_tokens: list[set[str]]) -> tuple[Sentence, ...]:
-    """The evidence for `question`: the best sentence and what completes it (module doc).
-    Overlapping passages repeat sentences: each is taken once, and its neighbour is looked
-    for in every passage that holds it."""
-    if not cands:
-        return ()
-    order = [int(i) for i in np.argsort(-scores, kind="stable")]
-    best = order[0]
-    by_place = {(c.passage, c.index): i for i, c in enumerate(cands)}
-    same: dict[str, list[int]] = {}
-    for i, c in enumerate(cands):
-        same.setdefault(_key(c.text), []).append(i)
-    picked: dict[str, tuple[int, str]] = {}  # text key -> (candidate, role)
-    asked = terms(question)
-
-    def overlaps(i: int) -> bool:  # overlapping passages cut fragments differently: same words, other ends
-        c = cands[i]
+    def overlaps(self, i: int) -> bool:
+        """Overlapping passages cut fragments differently: the same words, other ends."""
+        c, cands = self.cands[i], self.cands
         return any(cands[j].doc_id == c.doc_id and cands[j].at < c.at + len(c.text) and c.at < cands[j].at +
-                   len(cands[j].text) for j, _ in picked.values())
+                   len(cands[j].text) for j, _ in self.picked.values())
 
-    def pick(i: int, role: str) -> bool:
-        if len(picked) >= MAX_SENTENCES or _key(cands[i].text) in picked or overlaps(i):
+    def pick(self, i: int, role: str) -> bool:
+        if len(self.picked) >= MAX_SENTENCES or self.has(i) or self.overlaps(i):
             return False
-        picked[_key(cands[i].text)] = (i, role)
+        self.picked[_key(self.cands[i].text)] = (i, role)
         return True
 
-    def at(i: int, step: int) -> int | None:
-        for j in same[_key(cands[i].text)]:
-            k = by_place.get((cands[j].passage, cands[j].index + step))
+    def at(self, i: int, step: int) -> int | None:
+        """The sentence `step` places after candidate `i` (before, when negative), in any passage holding it."""
+        for j in self.same[_key(self.cands[i].text)]:
+            k = self.by_place.get((self.cands[j].passage, self.cands[j].index + step))
             if k is not None:
                 return k
         return None
 
-    def complete(i: int, role: str | None = None) -> None:
-        c = cands[i]
-        nxt, prev = at(i, 1), at(i, -1)
-        says_little = len(terms(c.text) - asked) < 2
-        if nxt is not None and (c.text.rstrip().endswith(":") or says_little or _CARRIES_ON.match(cands[nxt].text)):
-            pick(nxt, role or "next")
+    def complete(self, i: int, role: str | None = None) -> None:
+        """Take what candidate `i` needs to finish its thought: the next sentence, the one before."""
+        c = self.cands[i]
+        nxt, prev = self.at(i, 1), self.at(i, -1)
+        says_little = len(terms(c.text) - self.asked) < 2
+        if nxt is not None and (c.text.rstrip().endswith(":") or says_little or
+                                _CARRIES_ON.match(self.cands[nxt].text)):
+            self.pick(nxt, role or "next")
         if prev is not None and _STARTS_WITH_PRONOUN.match(c.text):
-            pick(prev, role or "previous")
+            self.pick(prev, role or "previous")
 
-    pick(best, "match")
-    complete(best)
-    if is_list_question(question) and not _ENUMERATES.search(cands[best].text):
+    def covered(self, cand_tokens: list[set[str]]) -> set[str]:
+        return set().union(*(cand_tokens[i] for i, _ in self.picked.values()))
+
+
+def choose(q: Question, cands: list[Candidate], scores: np.ndarray, wanted: dict[str, float],
+           cand_tokens: list[set[str]]) -> tuple[Sentence, ...]:
+    """The evidence for `q`: the best sentence and what completes it (module doc)."""
+    if not cands:
+        return ()
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    best = order[0]
+    p = _Picker(q, cands)
+    p.pick(best, "match")
+    p.complete(best)
+    if q.lists and not _ENUMERATES.search(cands[best].text):
         i = best  # the list goes on in the next sentences ("There are those who ... Still others ...")
-        while (i := at(i, 1)) is not None and _LIST_GOES_ON.match(cands[i].text):
-            if _key(cands[i].text) not in picked and not pick(i, "list"):
+        while (i := p.at(i, 1)) is not None and _LIST_GOES_ON.match(cands[i].text):
+            if not p.has(i) and not p.pick(i, "list"):
                 break
-    runner = next((i for i in order[1:] if _key(cands[i].text) not in picked and not overlaps(i)), None)
+    runner = next((i for i in order[1:] if not p.has(i) and not p.overlaps(i)), None)
     if runner is not None and (cands[runner].doc_id == cands[best].doc_id or scores[runner] >= RUNNER_UP *
-                               scores[best]) and pick(runner, "also"):
-        complete(runner, "also")
-    if asked_type(question) == "date" and _PUBLISHED.search(question):
-        # "when was it posted?": a web page's date line, in the best sentence's document
-        dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and DATE.search(cands[i].text)
-                 and len(cands[i].text.split()) < HEADING_WORDS]
-        if dated and not pick(dated[0], "dated") and _key(cands[dated[0]].text) in picked:
-            picked[_key(cands[dated[0]].text)] = (dated[0], "dated")  # already there as the runner-up
-    if has_two_parts(question):
-        # the other part: first the best sentence of another document (two subjects are often two
-        # documents), else the best one holding what the evidence still lacks of the question
-        docs = {cands[i].doc_id for i, _ in picked.values()}
-        covered = set().union(*(cand_tokens[i] for i, _ in picked.values()))
-        left = {t: w for t, w in wanted.items() if t not in covered}
-        other = next((i for i in order[1:] if cands[i].doc_id not in docs), None)
-        if other is not None and scores[other] >= SECOND_PART * scores[best]:
-            if pick(other, "part"):
-                complete(other)
-        else:
-            for i in order[1:] if left else ():
-                if (_key(cands[i].text) not in picked and overlap(left, cand_tokens[i]) > 0
-                        and scores[i] >= SECOND_PART * scores[best]):
-                    if pick(i, "part"):
-                        complete(i)
-                    break
+                               scores[best]) and p.pick(runner, "also"):
+        p.complete(runner, "also")
+    if q.asks == "date" and q.published:
+        _date_line(p, order, best)
+    if q.two_parts:
+        _second_part(p, order, best, scores, wanted, cand_tokens)
     lead = cands[best].doc_id  # the best sentence's document leads; each document reads in order
-    chosen = sorted(picked.values(), key=lambda p: (cands[p[0]].doc_id != lead, cands[p[0]].doc_id, cands[p[0]].at))
+    chosen = sorted(p.picked.values(), key=lambda x: (cands[x[0]].doc_id != lead, cands[x[0]].doc_id, cands[x[0]].at))
     return tuple(Sentence(cands[i].passage, cands[i].start, cands[i].end, cands[i].text,
                           float(scores[i]) if role in ("match", "also", "part") else 0.0, role) for i, role in chosen)
+
+
+def _date_line(p: _Picker, order: list[int], best: int) -> None:
+    """"When was it posted?": a web page's date line, in the best sentence's document."""
+    cands = p.cands
+    dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and DATE.search(cands[i].text)
+             and len(cands[i].text.split()) < HEADING_WORDS]
+    if dated and not p.pick(dated[0], "dated") and p.has(dated[0]):
+        p.picked[_key(cands[dated[0]].text)] = (dated[0], "dated")  # already there as the runner-up
+
+
+def _second_part(p: _Picker, order: list[int], best: int, scores: np.ndarray, wanted: dict[str, float],
+                 cand_tokens: list[set[str]]) -> None:
+    """The other part of a two-part question: first the best sentence of another document (two
+    subjects are often two documents), else the best one holding what the evidence still lacks."""
+    cands = p.cands
+    docs = {cands[i].doc_id for i, _ in p.picked.values()}
+    covered = p.covered(cand_tokens)
+    left = {t: w for t, w in wanted.items() if t not in covered}
+    other = next((i for i in order[1:] if cands[i].doc_id not in docs), None)
+    if other is not None and scores[other] >= SECOND_PART * scores[best]:
+        if p.pick(other, "part"):
+            p.complete(other)
+        return
+    for i in order[1:] if left else ():
+        if not p.has(i) and overlap(left, cand_tokens[i]) > 0 and scores[i] >= SECOND_PART * scores[best]:
+            if p.pick(i, "part"):
+                p.complete(i)
+            break
 
 
 def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def select(question: str, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float]) -> Selection:
+def select(q: Question, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float]) -> Selection:
     """Score every candidate against the question and choose the evidence."""
-    wanted = weights(lexical.stems([question])[0], idf)
-    tokens = with_context(cands, [set(t) for t in lexical.stems([c.text for c in cands])]) if cands else []
+    wanted = weights(list(q.tokens), idf)
+    tokens = with_context(cands, [set(t) for t in stems([c.text for c in cands])]) if cands else []
     shares = np.array([overlap(wanted, t) for t in tokens], np.float32)
     scores = score(cos, shares, np.array([c.passage for c in cands]))
-    if _WHY.search(question):  # the answer to "why" is the sentence that gives a reason
+    if q.why:  # the answer to "why" is the sentence that gives a reason
         scores = scores + WHY_BONUS * np.array([bool(_REASON.search(c.text)) for c in cands])
-    chosen = choose(question, cands, scores, wanted, tokens)
+    chosen = choose(q, cands, scores, wanted, tokens)
     where = {(c.passage, c.start): i for i, c in enumerate(cands)}
     # the evidence's closest sentence: a sentence that says "It ..." embeds without its subject
     best_cos = max((float(cos[where[s.passage, s.start]]) for s in chosen), default=0.0)

@@ -1,7 +1,7 @@
 """Split a Document into overlapping token windows that end on sentence boundaries.
 
 Lengths are measured in tiktoken `cl100k_base` tokens. A chunk is a run of whole
-sentences of at most `max_tokens`; the next chunk starts a few sentences back, so that
+sentences (rag/text.py `sentence_spans`) of at most `max_tokens`; the next chunk starts a few sentences back, so that
 about `overlap` tokens are shared. A sentence longer than a window is cut on token
 boundaries. Every chunk records its character offsets: `doc.text[start:end] == text`.
 
@@ -14,17 +14,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import re
 import shutil
 from pathlib import Path
 
-from .config import Config
-from .types import Chunk, Document
+from ..config import Config
+from ..text import sentence_spans
+from ..types import Chunk, Document
 
 _CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
-# a sentence ends after . ! ? (optionally closed by quotes or brackets) before white space,
-# and at every line end (titles, list items and paragraphs carry no full stop)
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)|(?=\n)")
 
 
 def seed_tiktoken_cache(cache_dir: Path) -> Path:
@@ -57,24 +54,6 @@ def encoding(cache_dir: Path | None = None):
 
 def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, trimmed of surrounding white space."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end()))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
 
 
 def _split_long(text: str, s: int, e: int, max_tokens: int) -> list[tuple[int, int, int]]:

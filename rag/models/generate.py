@@ -46,9 +46,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import ModelError
 from .batching import Batcher, Row
-from .embed import native_bf16
-from .errors import ModelError
+from .hardware import use_bf16
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct-f32-v1"
@@ -148,12 +148,13 @@ class SmolLM:
     name = "SmolLM2-135M-Instruct"
 
     def __init__(self, cache_dir: Path, threads: int = 0, copy_bias: float = 0.0, draft: int = 8,
-                 max_batch: int = 8) -> None:
+                 max_batch: int = 8, bf16: bool | None = None) -> None:
         self.cache_dir = cache_dir
         self.threads = threads
         self.copy_bias = copy_bias
         self.draft = draft
         self.max_batch = max_batch
+        self.bf16 = bf16  # None: where the CPU computes it natively
         self._model = self._tokenizer = self._batcher = None
         self._load_lock = threading.Lock()
 
@@ -171,7 +172,7 @@ class SmolLM:
                 torch.set_num_threads(self.threads)
             path = convert(self.cache_dir)
             self._tokenizer = AutoTokenizer.from_pretrained(path)
-            dtype = torch.bfloat16 if native_bf16("RAG_GENERATE_BF16") else torch.float32
+            dtype = torch.bfloat16 if use_bf16(self.bf16) else torch.float32
             self._model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
             tok = self._tokenizer
             eos = {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}

@@ -3,70 +3,33 @@
 Retrieval, on BEIR-format data:
 
 The corpus goes through the product's own path (Document -> chunk -> embed -> FAISS +
-BM25 index, `rag.index.ensure`), cached under .cache/eval/ by content hash so a second
-run does not re-embed. Each query is answered by `rag.retrieve.search`; a document scores
+BM25 index, `rag.storage.ensure`), cached under .cache/eval/ by content hash so a second
+run does not re-embed. Each query is answered by `rag.storage.retrieve.search`; a document scores
 as its best chunk. Dense-only (alpha=1), BM25-only (alpha=0) and hybrid are reported
 side by side, with the time of each stage and the p50 latency of one product query
 (embed the question + fused search for the top 4 chunks).
 
 QA, on SQuAD 2.0-format data (corpus.jsonl, answers.jsonl): every question goes through
-the product's `answer()` over an index of all paragraphs; metrics in rag/metrics.py.
+the product's `answer()` over an index of all paragraphs; metrics in rag/evaluation/metrics.py.
 On the seed development set (a folder with questions.jsonl, ../shared/eval/seeds/), the
 corpus is the project's own seeds/ and the scores are those of its README, per kind.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from . import retrieve
-from .config import Config
-from .embed import MiniLM
-from .index import ensure, terminal_bar
-from .ingest import normalize
+from ..config import Config
+from ..models.embed import MiniLM
+from ..storage import ensure, retrieve
+from ..storage.build import terminal_bar
+from .data import beir_documents, cached_config, read_jsonl, read_qrels, split_files
 from .metrics import evaluate, qa_metrics, seed_metrics, short_answer
-from .types import Document
 
 RANKED_CHUNKS = 300  # chunks fetched per query: enough for 100 distinct documents
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def read_qrels(path: Path) -> dict[str, dict[str, int]]:
-    qrels: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8") as f:
-        next(f)  # header
-        for line in f:
-            parts = line.strip().split("\t")
-            if len(parts) == 3:
-                qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
-    return qrels
-
-
-def beir_documents(corpus: Path) -> list[Document]:
-    """BEIR records as Documents whose text starts with the title, as a file would."""
-    docs = []
-    for row in read_jsonl(corpus):
-        title = normalize(row.get("title") or "")
-        text = normalize(f"{title}\n{row.get('text') or ''}")
-        docs.append(Document(str(row["id"]), title or str(row["id"]), text, f"{corpus}#{row['id']}",
-                             hashlib.sha256(text.encode()).hexdigest()))
-    return docs
-
-
-def split_files(data: Path, split: str) -> tuple[Path, Path]:
-    if split == "test":
-        return data / "queries.jsonl", data / "qrels.tsv"
-    return data / f"queries_{split}.jsonl", data / f"qrels_{split}.tsv"
 
 
 def rank_documents(hits) -> list[str]:
@@ -75,15 +38,6 @@ def rank_documents(hits) -> list[str]:
     for h in hits:
         seen.setdefault(h.chunk.doc_id, None)
     return list(seen)
-
-
-def _cached_config(config: Config, corpus: Path) -> Config:
-    """The evaluation index lives in the cache, keyed by the corpus' content hash."""
-    key = hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]
-    name = f"{corpus.parent.name}-{key}"
-    # a Milvus server keeps it in collections of its own, beside the product's
-    return replace(config, index_dir=config.cache_dir / "eval" / name,
-                   milvus_collection="rag_eval_" + re.sub(r"\W", "_", name))
 
 
 def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPHA, fusion: str = "zscore",
@@ -97,7 +51,7 @@ def eval_retrieval(data: Path, split: str = "test", alpha: float = retrieve.ALPH
     t = time.perf_counter()
     docs = beir_documents(data / "corpus.jsonl")
     embedder = MiniLM()
-    config = _cached_config(config, data / "corpus.jsonl")
+    config = cached_config(config, data / "corpus.jsonl")
     seconds["read"] = time.perf_counter() - t
     t = time.perf_counter()
     index = ensure(docs, embedder, config, log=log, progress=terminal_bar())
@@ -161,7 +115,7 @@ def eval_seeds(data: Path, limit: int | None = None, config: Config | None = Non
                pipeline=None) -> dict:
     """Answer the seed development questions over the project's seeds/ and score them
     (with `pipeline` when given: the tests reuse their loaded one)."""
-    from .pipeline import Pipeline
+    from ..pipeline import Pipeline
 
     questions = read_jsonl(data / "questions.jsonl")[:limit]
     pipe = pipeline or Pipeline(config or Config.from_env(), log=log)
@@ -197,11 +151,11 @@ def seeds_table(result: dict) -> str:
 def eval_qa(data: Path, limit: int | None = None, config: Config | None = None, log=print,
             progress: bool = True) -> dict:
     """Answer every question of answers.jsonl with the product and score the answers."""
-    from .pipeline import Pipeline
+    from ..pipeline import Pipeline
 
     if (data / "questions.jsonl").exists() and not (data / "answers.jsonl").exists():
         return eval_seeds(data, limit, config, log)
-    config = _cached_config(config or Config.from_env(), data / "corpus.jsonl")
+    config = cached_config(config or Config.from_env(), data / "corpus.jsonl")
     questions = read_jsonl(data / "answers.jsonl")[:limit]
     pipe = Pipeline(config, log=log, documents=beir_documents(data / "corpus.jsonl"))
     t = time.perf_counter()
