@@ -8,7 +8,6 @@ import gc
 import json
 import subprocess
 import sys
-import threading
 import time
 import warnings
 
@@ -20,6 +19,7 @@ from rag.pipeline import Pipeline
 from tests.conftest import ROOT, FakeEmbedder, FakeGenerator
 from tests.test_pipeline import FAKE_CONFIDENCE, copy_first_passage_sentence
 from ui import api, server
+from ui.bridge import Streams
 
 KEY = "a-long-enough-test-key-0123456789"
 Q = "Who repairs the solar lamps in the SoULS project?"
@@ -190,16 +190,16 @@ def test_a_failure_mid_stream_ends_the_stream_with_an_error_event(client, monkey
 
 
 def test_answers_in_progress_are_bounded(client, monkeypatch):
-    monkeypatch.setattr(api, "_streams", threading.BoundedSemaphore(1))
-    api._streams.acquire()
+    monkeypatch.setattr(api, "streams", Streams(1, 120))
+    api.streams.acquire()
     r = client.post("/v1/chat/completions", json=ask())
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limit_exceeded" and r.headers["retry-after"]
-    api._streams.release()
+    api.streams.release()
     assert client.post("/v1/chat/completions", json=ask()).status_code == 200
 
 
 def test_a_client_that_leaves_mid_stream_stops_the_answer_and_frees_its_place(client, pipe, monkeypatch):
-    monkeypatch.setattr(api, "_streams", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(api, "streams", Streams(1, 120))
     said = []
 
     def stream(messages, max_new_tokens, stop=None):  # a long answer, word by word
@@ -215,9 +215,9 @@ def test_a_client_that_leaves_mid_stream_stops_the_answer_and_frees_its_place(cl
             next(lines)
     deadline, freed = time.time() + 10, False
     while time.time() < deadline and not freed:
-        freed = api._streams.acquire(blocking=False) or bool(time.sleep(0.05))
+        freed = api.streams.acquire() or bool(time.sleep(0.05))
     assert freed
-    api._streams.release()
+    api.streams.release()
     assert len(said) < 400  # the generator was stopped, not run to the end
     assert client.post("/v1/chat/completions", json=ask()).status_code == 200
 

@@ -1,7 +1,7 @@
 import re
 
 from rag.types import Answer, Citation, Removed, Statement
-from ui.api import pairs as _pairs
+from ui.schema import pairs as _pairs
 from ui.app import render
 
 

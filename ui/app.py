@@ -3,7 +3,7 @@
 The answer streams as it is generated, then is replaced by the checked answer with its
 [n] markers and, under it, the sources: title, position in the document and the quoted
 passage. Document text is escaped, never rendered as HTML or Markdown. No share link,
-analytics off. Imports only rag's public API (and its settings, for the batch cap).
+analytics off. Imports only rag's public API.
 The `chat` endpoint is what gradio_client calls.
 """
 
@@ -23,9 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 import rag  # noqa: E402
-from rag.config import Config  # noqa: E402
 
-from .api import pairs  # noqa: E402
+from .schema import pairs  # noqa: E402
 
 log = logging.getLogger("rag.ui")
 REDRAW_S = 0.1  # the answer being written is redrawn at most 10 times a second: each redraw is sent whole
@@ -184,7 +183,7 @@ def build() -> gr.Blocks:
                         "it came from. When the documents do not hold the answer, it says so.",
             examples=EXAMPLES,
             cache_examples=False,
-            concurrency_limit=Config.from_env().max_batch,  # answers written together (rag/batching.py)
+            concurrency_limit=rag.Config.from_env().max_batch,  # answers written together (rag/models/batching.py)
         )
         files.upload(upload, files, [status, table, which, files], api_name="upload", concurrency_limit=1,
                      show_progress_on=[table])  # the bar over the list that is being updated

@@ -1,6 +1,6 @@
 """One process, one pipeline: the chat at /, the OpenAI-compatible API at /v1 (ui/api.py).
 
-Binds 127.0.0.1:7860 by default (RAG_HOST, RAG_PORT). On any other address it refuses to
+Binds 127.0.0.1:7860 by default (`rag.Config`: RAG_HOST, RAG_PORT). On any other address it refuses to
 start unless RAG_API_KEY is set. With a key set, every request needs it: API clients send
 `Authorization: Bearer <key>`, the page asks for it once and keeps a session cookie
 (HttpOnly, SameSite=Lax), uploads and deletions included. Keys are compared in constant
@@ -8,7 +8,12 @@ time; a key in the URL is refused (URLs end up in logs and browser history).
 
 Every request is bounded: its body (1 MB; uploads 10 MB a file, 20 files), the time a
 client may take to send it or to read the reply (one that stops reading is dropped),
-connections at once (uvicorn's limit) and answers in progress (ui/api.py).
+connections at once (uvicorn's limit) and answers in progress (ui/bridge.py).
+
+The body limit is counted here, not by FastAPI's `max_body_size` or Starlette's
+`RequestBodyLimitMiddleware`: it must cover the mounted Gradio app as well as /v1, differ by
+path (uploads), answer in the API's error format (tests/test_api.py checks the 413's body),
+and share one receive wrapper with the stall timeout, which neither library has.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import os
 import socket
 import sys
 from urllib.parse import parse_qs, unquote
@@ -27,13 +31,15 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.requests import cookie_parser
+
+import rag
 
 from . import api, app
 
 log = logging.getLogger("rag.server")
 BODY_BYTES = 1_000_000  # any request but an upload
 UPLOAD_BYTES = api.MAX_FILES * app.MAX_UPLOAD_MB * 1_000_000 + 1_000_000  # multipart overhead included
-IO_TIMEOUT = float(os.environ.get("RAG_IO_TIMEOUT", "30"))  # seconds a client may stall sending or reading
 MAX_CONNECTIONS = 64  # beyond it uvicorn answers 503
 MIN_KEY_CHARS = 16
 COOKIE = "rag_session"
@@ -69,7 +75,7 @@ def _headers(scope) -> dict[str, str]:
 class Guard:
     """ASGI middleware in front of everything: the key, the URL check and the bounds."""
 
-    def __init__(self, inner, key: str | None, io_timeout: float = IO_TIMEOUT) -> None:
+    def __init__(self, inner, key: str | None, io_timeout: float = rag.Config.io_timeout) -> None:
         self.inner, self.key, self.io_timeout = inner, key, io_timeout
         self.cookie = session(key) if key else None
 
@@ -77,7 +83,7 @@ class Guard:
         scheme, _, given = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.key.encode()):
             return True
-        cookies = dict(c.strip().split("=", 1) for c in headers.get("cookie", "").split(";") if "=" in c)
+        cookies = cookie_parser(headers.get("cookie", ""))
         return hmac.compare_digest(cookies.get(COOKIE, "").encode(), self.cookie.encode())
 
     async def __call__(self, scope, receive, send):
@@ -158,8 +164,10 @@ input,button{{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;marg
 <button type="submit">Open the chat</button></form>{error}</body></html>"""
 
 
-def create_app(key: str | None = None, queue: int = 32) -> Guard:
+def create_app(key: str | None = None, config: rag.Config | None = None) -> Guard:
     """The whole server as one ASGI app: the API router, the login page, the Gradio chat."""
+    config = config or rag.Config()
+    api.configure(config)
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     server.include_router(api.router)
 
@@ -186,9 +194,9 @@ def create_app(key: str | None = None, queue: int = 32) -> Guard:
         await asyncio.sleep(1.0)  # slows guessing
         return HTMLResponse(LOGIN.format(error='<p class="err">That is not the key.</p>'), 401)
 
-    demo = app.build().queue(max_size=queue)
+    demo = app.build().queue(max_size=config.queue_size)  # beyond it Gradio answers "Queue is full"
     server = gr.mount_gradio_app(server, demo, path="/", show_error=False, max_file_size=f"{app.MAX_UPLOAD_MB}mb")
-    return Guard(server, key)
+    return Guard(server, key, config.io_timeout)
 
 
 def fail(message: str) -> None:
@@ -198,21 +206,22 @@ def fail(message: str) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    host = os.environ.get("RAG_HOST", "127.0.0.1")
-    port = int(os.environ.get("RAG_PORT", "7860"))
-    key = os.environ.get("RAG_API_KEY") or None
+    try:
+        config = rag.Config.from_env()
+    except rag.ConfigError as e:
+        fail(f"error: {e}")
+    host, port, key = config.host, config.port, config.api_key or None
     if key is None and not loopback(host):
         fail(f"error: RAG_HOST={host} would let anyone on the network read and delete your documents. "
-                 f"Set RAG_API_KEY to a secret of at least {MIN_KEY_CHARS} characters (for example "
-                 "`export RAG_API_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')`), "
-                 "or leave RAG_HOST unset to stay on this machine.")
+             f"Set RAG_API_KEY to a secret of at least {MIN_KEY_CHARS} characters (for example "
+             "`export RAG_API_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')`), "
+             "or leave RAG_HOST unset to stay on this machine.")
     if key is not None and len(key) < MIN_KEY_CHARS:
         fail(f"error: RAG_API_KEY is too short to guard the server: use at least {MIN_KEY_CHARS} characters.")
-    queue = int(os.environ.get("RAG_QUEUE_SIZE", "32"))  # beyond it Gradio answers "Queue is full, try again"
     app.warm_up()
     print(f"Chat: http://{host}:{port}/   API: http://{host}:{port}/v1" + ("   (key required)" if key else ""),
           flush=True)
-    uvicorn.run(create_app(key, queue), host=host, port=port, log_level="warning", timeout_keep_alive=5,
+    uvicorn.run(create_app(key, config), host=host, port=port, log_level="warning", timeout_keep_alive=5,
                 limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=3)
 
 
