@@ -1,4 +1,4 @@
-"""Fit and check the abstention model of rag/abstain.py, on training data only.
+"""Fit and check the abstention model of rag/answer/abstain.py, on training data only.
 
     .venv/bin/python tools/calibrate_abstain.py fit      # fit, print the constants and the curves
     .venv/bin/python tools/calibrate_abstain.py seeds    # the decision for each seed question
@@ -10,9 +10,9 @@
   weighted so that together they count as a fifth of the SQuAD questions.
 A question is a positive when it is answerable and its chosen evidence holds a gold answer
 (SQuAD) or a key (seeds): what we want to know is whether the evidence answers, not whether
-some passage somewhere might. The fit is a logistic regression (numpy, L2) over the
-standardised features of rag/abstain.py; the tool prints its 5-fold ROC AUC, the constants to
-paste into rag/abstain.py, and for each threshold the share of each kind of question refused.
+some passage somewhere might. The fit is scikit-learn's L2 logistic regression over the
+standardised features of rag/answer/abstain.py; the tool prints its 5-fold ROC AUC, the constants to
+paste into rag/answer/abstain.py, and for each threshold the share of each kind of question refused.
 """
 
 import json
@@ -26,6 +26,7 @@ from rag.config import Config
 from rag.evaluation.data import beir_documents, cached_config, read_jsonl
 from rag.evaluation.metrics import contains_answer
 from rag.pipeline import Pipeline
+from rag.text import terms
 
 EVAL = Path(__file__).resolve().parents[1] / "../shared/eval"
 SEED_SHARE = 0.2  # the seed questions together weigh this share of the SQuAD questions
@@ -38,7 +39,7 @@ def quiet(*_):
 def rows_of(pipe: Pipeline, questions: list[dict], holds) -> list[dict]:
     out = []
     for q in questions:
-        found = pipe.evidence(q["question"])
+        found = pipe.evidence(pipe.read(q["question"]))
         said = " ".join(s.text for s in found.selection.sentences)
         a = found.assessment
         out.append({"x": [getattr(a, f) for f in abstain.FEATURES], "answerable": q["answerable"],
@@ -47,19 +48,18 @@ def rows_of(pipe: Pipeline, questions: list[dict], holds) -> list[dict]:
     return out
 
 
-def fit(x: np.ndarray, y: np.ndarray, w8: np.ndarray, l2: float = 1.0, steps: int = 4000):
-    w, b = np.zeros(x.shape[1]), 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        g = w8 * (p - y)
-        w -= 0.5 * (x.T @ g + l2 * w) / w8.sum()
-        b -= 0.5 * float(g.sum() / w8.sum())
-    return w, b
+def fit(x: np.ndarray, y: np.ndarray, w8: np.ndarray, l2: float = 1.0):
+    """Weighted logistic regression with an L2 penalty `l2` on the weights (not the bias)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1 / l2, max_iter=10_000).fit(x, y, sample_weight=w8)
+    return model.coef_[0], float(model.intercept_[0])
 
 
 def auc(scores: np.ndarray, y: np.ndarray) -> float:
-    pos, neg = scores[y == 1], scores[y == 0]
-    return float(np.mean(pos[:, None] > neg[None])) if len(pos) and len(neg) else float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
 
 
 def features() -> tuple[list[dict], list[dict]]:
@@ -122,18 +122,17 @@ def labelled(w, b, mean, std) -> None:
     print("tools/abstain_questions.jsonl (not fitted on): confidence, ! = refused by a rule")
     for line in open(Path(__file__).with_name("abstain_questions.jsonl"), encoding="utf-8"):
         row = json.loads(line)
-        a = pipe.evidence(row["q"]).assessment
+        a = pipe.evidence(pipe.read(row["q"])).assessment
         x = (np.array([getattr(a, f) for f in abstain.FEATURES]) - mean) / std
         conf = 1 / (1 + np.exp(-(x @ w + b)))
-        rule = a.names_missing >= abstain.NAMES_MISSING or a.type_missing or len(a.missing) >= len(
-            abstain.terms(row["q"]))
+        rule = a.names_missing >= abstain.NAMES_MISSING or a.type_missing or len(a.missing) >= len(terms(row["q"]))
         print(f"  {'on ' if row['on_topic'] else 'off'} {conf:.3f}{'!' if rule else ' '} {row['q']}")
 
 
 def main_seeds() -> None:
     pipe = Pipeline(Config(), log=quiet)
     for q in read_jsonl(EVAL / "seeds" / "questions.jsonl"):
-        a = pipe.evidence(q["question"]).assessment
+        a = pipe.evidence(pipe.read(q["question"])).assessment
         print(f"{q['kind']:10} {'answer' if a.answerable else 'refuse'} {a.confidence:.3f} "
               + " ".join(f"{f}={getattr(a, f):.2f}" for f in abstain.FEATURES) + f"  {q['question']}")
 

@@ -27,7 +27,7 @@ EVAL = Path(__file__).resolve().parents[1] / "../shared/eval"
 def recall(pipe: Pipeline, rows: list[dict], holds) -> tuple[float, float]:
     hit = sentences = 0
     for r in rows:
-        chosen = pipe.evidence(r["question"]).selection.sentences
+        chosen = pipe.evidence(pipe.read(r["question"])).selection.sentences
         hit += holds(r, " ".join(s.text for s in chosen))
         sentences += len(chosen)
     return hit / len(rows), sentences / len(rows)

@@ -15,7 +15,7 @@ import re
 import string
 from collections import Counter
 
-from ..text import STOPWORDS, stem
+from ..text import STOPWORDS, sentences, stem
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int) -> float:
@@ -84,7 +84,7 @@ def short_answer(question: str, text: str) -> str:
     """The span of the answer's first sentence that answers: its longest run of words that
     do not restate the question ("Two classes between L and P are NL and NC." -> "NL and NC").
     Stopwords may sit inside a run, not at its ends; with no such run, the whole sentence."""
-    first = re.split(r"(?<=[.!?])\s", re.sub(r"\s*\[\d+\]", "", text).strip(), maxsplit=1)[0]
+    first = (sentences(re.sub(r"\s*\[\d+\]", "", text).strip()) or [""])[0]
     asked = {w.lower() for w in re.findall(r"\w+", question)}
     asked |= {stem(w) for w in asked}
 

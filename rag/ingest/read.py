@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ..text import sentences
 from ..types import Document
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -72,7 +73,7 @@ def find_title(text: str, fallback: str) -> str:
             return line
     if not lines:
         return fallback
-    first = re.split(r"(?<=[.!?])\s", lines[0], maxsplit=1)[0]
+    first = sentences(lines[0])[0]
     return first if len(first) <= 100 else first[:99].rsplit(" ", 1)[0] + "…"
 
 

@@ -2,12 +2,9 @@
 
 torch parallelises a CPU kernel with OpenMP, whose worker team belongs to the thread that
 calls it. A server calls from many threads (one per request, Gradio's pool, the API's): each
-gets a team of its own, and a team left idle spins on the cores the busy one needs. On this
-2-core machine that cost about a tenth of a second an answer when answers ran on the API's
-request threads (a one-off measurement during the change, not kept as a command; what stays
-measurable is the API's overhead after it, `python -m bench --only api`: +6 ms). So every
-model call is handed to one long-lived thread, in the order the calls come; a call made on
-that thread runs inline. Callers still run concurrently between model calls (retrieval,
+gets a team of its own, and a team left idle spins on the cores the busy one needs (what it
+cost: docs/speed.md). So every model call is handed to one long-lived thread, in the order
+the calls come; a call made on that thread runs inline. Callers still run concurrently between model calls (retrieval,
 checks, serving).
 """
 

@@ -13,16 +13,14 @@ the answer's last 1-3 tokens in the prompt (up to 8 after 3 tokens, 2 after 2, 1
 `REACH`), and keeps those the model would have chosen anyway; the guesses that hold cost no
 extra step. In fp32 the greedy text is exactly the token-by-token text
 (tests/test_integration.py); in bf16 which positions are computed together moves the rounding,
-so every answer follows its own fixed schedule (rag/batching.py). Prefill computes logits for
-the last position only (the 28M-parameter output layer, skipped for the rest). When drafts
-came (fp32): median decode 18.4 -> 31.0 tokens/s; `make bench` measures decoding beside a bare
-`model.generate`.
+so every answer follows its own fixed schedule (rag/models/batching.py). Prefill computes
+logits for the last position only (the 28M-parameter output layer, skipped for the rest).
+What drafting gains, and bf16 beside fp32: docs/speed.md.
 
-The generator runs in bf16 on CPUs that compute it natively (avx512_bf16 or AMX; here the
-seed development set scores as in fp32, and a pass takes less than half the time:
-`python tools/model_costs.py`; `RAG_GENERATE_BF16=0|1` decides instead), else in fp32.
+The generator runs in bf16 on CPUs that compute it natively (rag/models/hardware.py;
+`Config.generate_bf16`, RAG_GENERATE_BF16, decides instead), else in fp32.
 
-The answers in flight are written together, one forward pass for all (rag/batching.py), with
+The answers in flight are written together, one forward pass for all (rag/models/batching.py), with
 the drafts per answer; the prompt's system part is computed once and reused. Anything with
 `stream(messages, max_new_tokens, stop)` can stand in.
 
@@ -30,10 +28,8 @@ Copy bias: a 135M model paraphrases the passage it reads and, paraphrasing, swap
 figures and names of its own ("1870" for "1560"). Each step, the tokens that would continue
 a stretch of the prompt the answer is already copying (the longest run of its last tokens,
 up to 4, found in the prompt) get `copy_bias` added to their logits: the model still
-chooses what to say and where to stop, but prefers the passage's own words. On 40
-answerable SQuAD 2.0 questions outside the test sample (2 context sentences each), the
-share of checked answers holding the gold answer went 0.40 -> 0.50 with a bias of 3 (0.475
-with 6), and the share refused by the citation check 0.25 -> 0.175 (0.15 with 6).
+chooses what to say and where to stop, but prefers the passage's own words. Off by default
+(`Config.copy_bias` 0); what it moved once: docs/quality.md.
 """
 
 from __future__ import annotations
@@ -92,8 +88,8 @@ def draft(table: dict[tuple[int, ...], list[int]], generated: list[int], k: int,
     in the source, as far as that suffix's length allows (`reach`) and at most `k`. A stretch of
     3 tokens found in the prompt is usually being copied; 1 or 2 often are not, and a guess that
     fails costs a position of the batched pass. On the seed development answers, against 8
-    guesses after 2 or 3 tokens: 8% fewer positions and 3% fewer passes
-    (`python tools/draft_reach.py`, where `reach` was chosen)."""
+    guesses after 2 or 3 tokens, fewer positions and passes on the seed development answers
+    (`python tools/draft_reach.py`, where `reach` was chosen; docs/speed.md)."""
     for m, most in reach:
         found = table.get(tuple(generated[-m:])) if len(generated) >= m else None
         if found:

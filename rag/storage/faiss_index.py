@@ -89,8 +89,7 @@ class Index:
 @contextlib.contextmanager
 def _single_thread():
     """One query is searched on one thread: a second OpenMP pool (faiss's, beside torch's)
-    spinning on two cores slowed MiniLM's query embedding from 14.8 to 19-22 ms and the
-    search itself from 2.6 to 5.8 ms (SciFact, p50 of 100 queries)."""
+    spinning on two cores slows both the query's embedding and its search (docs/speed.md)."""
     faiss = _faiss()
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
@@ -116,11 +115,9 @@ def _faiss():
     return faiss
 
 
-# Exact search while the corpus is small, HNSW beyond. Measured here (2 cores, 384-d): exact
-# search costs ~16 ms per query at 100k vectors and grows linearly, so ~8 ms at 50k; HNSW
-# (M=32, efConstruction=80) answers in <1 ms at 100k with recall@10 0.995 against exact
-# search at efSearch=512 (tests/test_index.py checks >= 0.98), but costs ~14 s to build
-# per 100k vectors and is approximate. Below 50k chunks exact search is fast enough.
+# Exact search while the corpus is small, HNSW beyond (M=32, efConstruction=80, efSearch=512:
+# recall@10 >= 0.98 against exact search, tests/test_index.py). Where exact search stops
+# being fast enough and what HNSW costs to build: docs/scale.md.
 HNSW_THRESHOLD = 50_000
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 512
 

@@ -6,11 +6,9 @@ over the candidates (z-score) and the two are mixed:
 
     fused = alpha * z(cos) + (1 - alpha) * z(bm25),   alpha = 0.6
 
-Chosen on the SciFact train split (809 queries; `python tools/tune_retrieval.py` prints the
-grid), nDCG@10: dense 0.679, BM25 0.686; fused with reciprocal ranks 0.726, min-max scores
-0.732-0.740 and z-scores 0.734-0.741 for alpha 0.4-0.7. Score fusion beats RRF by ~0.014;
-min-max and z-score are within noise of each other, z-score at 0.6 (0.740) sits on the flat
-top. `fuse_rrf` stays for comparison (`python -m rag eval retrieval --fusion rrf`).
+Chosen on the SciFact train split (`python tools/tune_retrieval.py` prints the grid; the
+figures are in docs/quality.md): score fusion beats reciprocal ranks, and z-scores at 0.6 sit
+on the flat top. `fuse_rrf` stays for comparison (`python -m rag eval retrieval --fusion rrf`).
 """
 
 from __future__ import annotations
