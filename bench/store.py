@@ -2,7 +2,7 @@
 and ingestion in one process beside Ray (docs/scale.md reads these).
 
 Stores: FAISS exact (IndexFlatIP) and FAISS HNSW, each with bm25s beside it (the default
-store), and Milvus Lite (rag/milvus.py). Each (store, size) runs in a fresh process, so its
+store), and Milvus Lite (rag/storage/milvus_index.py). Each (store, size) runs in a fresh process, so its
 memory is its own: RSS of the loaded store (after the models are loaded, before building),
 the bytes it writes to disk, the build time, and the p50/p95 of one product query
 (embed the question + `retrieve.search`) over SciFact test queries. The rows are the indexed

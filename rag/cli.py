@@ -35,7 +35,7 @@ def cmd_index(args) -> None:
     if args.folder and not Path(args.folder).is_dir():
         raise RagError(f"no such folder: {args.folder}")
     workers = None
-    if args.ray is not None:  # read, chunk and embed on a Ray cluster (rag/distributed.py)
+    if args.ray is not None:  # read, chunk and embed on a Ray cluster (rag/storage/ray_workers.py)
         from .storage import ray_workers as distributed
 
         workers = distributed.RayWorkers(p.config, args.ray or None, dim=p.embedder.dim)

@@ -24,12 +24,12 @@ STORES = ("faiss", "milvus")
 class Config:
     # where the corpus is read from and where the built index and caches live
     docs_dir: Path = ROOT / "seeds"
-    uploads_dir: Path = ROOT / "data" / "uploads"  # the user's own documents (rag/library.py)
+    uploads_dir: Path = ROOT / "data" / "uploads"  # the user's own documents (rag/ingest/library.py)
     index_dir: Path = ROOT / "index"
     cache_dir: Path = ROOT / ".cache"  # tiktoken BPE file, converted generator weights
 
     # where the index is kept: "faiss" (FAISS + bm25s files under index_dir, in memory when
-    # loaded) or "milvus" (rag/milvus.py): Milvus Lite at milvus_uri when it is a path (default
+    # loaded) or "milvus" (rag/storage/milvus_index.py): Milvus Lite at milvus_uri when it is a path (default
     # index_dir/milvus.db), a Milvus server or cluster when it is http(s)://host:port
     store: str = "faiss"
     milvus_uri: str = ""
@@ -45,21 +45,21 @@ class Config:
 
     # retrieval
     top_k: int = 4  # passages retrieved and offered as sources
-    evidence_passages: int = 8  # passages whose sentences compete to be the evidence (rag/evidence.py):
+    evidence_passages: int = 8  # passages whose sentences compete to be the evidence (rag/answer/evidence.py):
     # more than top_k, so that a question about two documents finds both
     embed_batch: int = 32  # sentences per encoder call while indexing
 
-    # abstention: see rag/abstain.py for how these were calibrated
+    # abstention: see rag/answer/abstain.py for how these were calibrated
     # calibrated chance that the evidence answers, below which we refuse: just above the off-topic
     # questions that no rule refuses (<= 0.137), inside the stretch 0.125-0.325 where the seed
-    # development set meets its targets (rag/abstain.py; tools/calibrate_abstain.py fit)
+    # development set meets its targets (rag/answer/abstain.py; tools/calibrate_abstain.py fit)
     min_confidence: float = 0.175
 
     # generation
     max_new_tokens: int = 96  # answers are two or three sentences
-    max_batch: int = 8  # answers written together, one forward pass for all (rag/batching.py); more wait.
+    max_batch: int = 8  # answers written together, one forward pass for all (rag/models/batching.py); more wait.
     # RAG_MAX_BATCH sets it. 8: see `python -m bench --only load` for 1, 2, 4 and 8 users
-    copy_bias: float = 0.0  # logit bonus for continuing the passage's own words (rag/generate.py)
+    copy_bias: float = 0.0  # logit bonus for continuing the passage's own words (rag/models/generate.py)
     draft_tokens: int = 8  # prompt-lookup guesses checked per forward pass; 0 = one token per pass
     max_question_chars: int = 2000  # longer questions are truncated with a notice
     threads: int = 0  # torch threads; 0 lets torch decide (one per core)

@@ -30,7 +30,7 @@ class Chunk:
 class Hit:
     chunk: Chunk
     title: str
-    score: float  # fused retrieval score, the ranking key (rag/retrieve.py): higher is better
+    score: float  # fused retrieval score, the ranking key (rag/storage/retrieve.py): higher is better
     row: int  # the chunk's row in the index, to fetch its vector again
     similarity: float  # cosine similarity of the question and the chunk (MiniLM)
 
@@ -54,9 +54,9 @@ class Retrieved:
     """What `stream` yields first, before generating: the passages found and how sure we are."""
 
     passages: list[Hit]
-    confidence: float  # calibrated chance that they hold the answer (rag/abstain.py)
+    confidence: float  # calibrated chance that they hold the answer (rag/answer/abstain.py)
     answering: bool  # False: the answer will be a refusal
-    evidence: tuple[str, ...] = ()  # the sentences chosen to answer from (rag/evidence.py)
+    evidence: tuple[str, ...] = ()  # the sentences chosen to answer from (rag/answer/evidence.py)
 
 
 @dataclass(frozen=True)
@@ -90,5 +90,5 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     passages: list[Hit] = field(default_factory=list)  # everything retrieved, cited or not
     dropped: list[Removed] = field(default_factory=list)  # generated sentences the check removed
-    confidence: float = 0.0  # calibrated chance that the passages hold the answer (rag/abstain.py)
+    confidence: float = 0.0  # calibrated chance that the passages hold the answer (rag/answer/abstain.py)
     statements: list[Statement] = field(default_factory=list)  # the answer's sentences: quoted or generated

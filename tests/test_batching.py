@@ -1,4 +1,4 @@
-"""Continuous batching (rag/batching.py) on a tiny random Llama built in memory (no download):
+"""Continuous batching (rag/models/batching.py) on a tiny random Llama built in memory (no download):
 rows written together get exactly the tokens they get alone, leave when done or abandoned, and
 the batch never exceeds its cap. The real generator on the seed questions: test_integration."""
 

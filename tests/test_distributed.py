@@ -1,4 +1,4 @@
-"""Ingestion on a real Ray local cluster (rag/distributed.py) with the real encoder: the index
+"""Ingestion on a real Ray local cluster (rag/storage/ray_workers.py) with the real encoder: the index
 equals the single-process one, a killed worker loses and doubles nothing, and every Ray
 listener is on loopback."""
 

@@ -1,4 +1,4 @@
-"""The evidence stage (rag/evidence.py) on hand-made passages: what completes the best
+"""The evidence stage (rag/answer/evidence.py) on hand-made passages: what completes the best
 sentence, list items, two documents, repeats, headings and navigation lines."""
 
 import numpy as np
@@ -87,6 +87,13 @@ def test_a_question_about_publishing_reads_the_date_line():
     found = hits("Glocalization\nJanuary 30th, 2024\nOur work at WeRobotics localizes robotics technologies.")
     chosen = choose("On what date did WeRobotics publish its post?", found, "Our work")
     assert any(s.role == "dated" and "2024" in s.text for s in chosen)
+
+
+def test_a_date_line_that_is_itself_the_best_match_stays_the_match():
+    found = hits("Harbour Notes\nPosted on March 3rd, 2021 by the harbour team\nThe ferry to the island runs twice "
+                 "a day in summer.")
+    chosen = choose("When was the harbour post published?", found, "Posted on")
+    assert [s.role for s in chosen if "2021" in s.text] == ["match"]
 
 
 @pytest.mark.parametrize("question, kind", [

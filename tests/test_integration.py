@@ -134,7 +134,7 @@ def test_follow_up_retrieves_the_earlier_subject(pipe):
 def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe, monkeypatch):
     """The guesses are checked exactly: in fp32, drafting writes what plain greedy decoding writes.
     (In bf16 which positions are computed together changes rounding, so each answer's schedule
-    of guesses is fixed and its own: rag/batching.py.)"""
+    of guesses is fixed and its own: rag/models/batching.py.)"""
     from rag.models.batching import Batcher
     from rag.models.generate import SmolLM
 
@@ -153,7 +153,7 @@ def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe, monkeypat
 
 
 def test_a_tokens_linear_products_do_not_depend_on_the_tokens_beside_it(pipe):
-    """rag/batching.py's premise, on this CPU and torch build: a token's product through each of
+    """rag/models/batching.py's premise, on this CPU and torch build: a token's product through each of
     the generator's linear layers is the same bits whether 2 or MAX_TOKENS tokens share the pass
     (one alone is a matrix-vector product: never used). Checked on the model's own activations."""
     import torch
@@ -198,7 +198,7 @@ def test_a_tokens_linear_products_do_not_depend_on_the_tokens_beside_it(pipe):
 
 
 def test_seed_questions_get_the_same_answer_alone_and_eight_at_a_time(pipe):
-    """Continuous batching (rag/batching.py) shares forward passes, never text: greedy decoding
+    """Continuous batching (rag/models/batching.py) shares forward passes, never text: greedy decoding
     of each seed question inside a batch of 8 writes what it writes alone."""
     from concurrent.futures import ThreadPoolExecutor
 

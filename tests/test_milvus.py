@@ -1,4 +1,4 @@
-"""The Milvus store (rag/milvus.py) on a real Milvus Lite, beside the FAISS store: same
+"""The Milvus store (rag/storage/milvus_index.py) on a real Milvus Lite, beside the FAISS store: same
 passages, same answers, documents added and removed, killed runs and changed settings."""
 
 from __future__ import annotations

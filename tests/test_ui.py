@@ -1,8 +1,8 @@
 import re
 
 from rag.types import Answer, Citation, Removed, Statement
-from ui.schema import pairs as _pairs
 from ui.app import render
+from ui.schema import pairs as _pairs
 
 
 def test_document_text_is_shown_as_text():

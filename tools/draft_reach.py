@@ -1,4 +1,4 @@
-"""How far prompt-lookup guesses should reach: the figures behind `REACH` in rag/generate.py.
+"""How far prompt-lookup guesses should reach: the figures behind `REACH` in rag/models/generate.py.
 
     python tools/draft_reach.py [--data ../shared/eval/seeds]
 

@@ -1,10 +1,10 @@
-"""What the generator's forward passes cost here: the figures behind rag/batching.py and the
+"""What the generator's forward passes cost here: the figures behind rag/models/batching.py and the
 README's "Many users at once".
 
     python tools/model_costs.py
 
 For the generator in bf16 and in fp32 (`RAG_GENERATE_BF16`), the median time of one packed
-pass (rag/batching.py) over caches of 150 tokens:
+pass (rag/models/batching.py) over caches of 150 tokens:
 1. decode: 1, 2, 4 and 8 answers feeding 1, 5 and 9 tokens each (the token and its guesses);
 2. prompt: a chunk of 64 and of 128 tokens alone, and a chunk of 64 folded into a pass of 8
    answers feeding 5 tokens each (beside the two passes it saves);

@@ -1,4 +1,4 @@
-"""The measurements behind rag/evidence.py's choices, on development data only.
+"""The measurements behind rag/answer/evidence.py's choices, on development data only.
 
     .venv/bin/python tools/tune_evidence.py [N]
 

@@ -1,4 +1,4 @@
-"""The retrieval tuning grid behind rag/retrieve.py and rag/lexical.py, on SciFact train.
+"""The retrieval tuning grid behind rag/storage/retrieve.py and rag/storage/bm25.py, on SciFact train.
 
     .venv/bin/python tools/tune_retrieval.py [--split train]
 

@@ -29,7 +29,7 @@ from .schema import pairs  # noqa: E402
 log = logging.getLogger("rag.ui")
 REDRAW_S = 0.1  # the answer being written is redrawn at most 10 times a second: each redraw is sent whole
 READY = threading.Event()  # set once the index and models are loaded (warm_up)
-MAX_UPLOAD_MB = 10  # rag/library.py checks it again; this is what the page says and Gradio enforces
+MAX_UPLOAD_MB = 10  # rag/ingest/library.py checks it again; this is what the page says and Gradio enforces
 EXAMPLES = [
     "What is SoULS?",
     "Who wrote Localization: A Global Manifesto?",

@@ -232,8 +232,9 @@ def _date_line(p: _Picker, order: list[int], best: int) -> None:
     cands = p.cands
     dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and DATE.search(cands[i].text)
              and len(cands[i].text.split()) < HEADING_WORDS]
-    if dated and not p.pick(dated[0], "dated") and p.has(dated[0]):
-        p.picked[_key(cands[dated[0]].text)] = (dated[0], "dated")  # already there as the runner-up
+    key = _key(cands[dated[0]].text) if dated else ""
+    if dated and not p.pick(dated[0], "dated") and key in p.picked and p.picked[key][1] != "match":
+        p.picked[key] = (dated[0], "dated")  # already there as the runner-up (the best match stays the match)
 
 
 def _second_part(p: _Picker, order: list[int], best: int, scores: np.ndarray, wanted: dict[str, float],

@@ -33,7 +33,7 @@ def safe_name(name: str, content: bytes) -> str:
 
 def documents(config: Config, read=None) -> tuple[list[Document], list[Skipped]]:
     """The seeds and the uploads, seeds first; an upload whose id a seed already has is
-    skipped. `read`: who reads the files (rag/ingest.py `load_folder`)."""
+    skipped. `read`: who reads the files (rag/ingest/read.py `load_folder`)."""
     docs, skipped = load_folder(config.docs_dir, read)
     if config.uploads_dir.is_dir() and config.uploads_dir.resolve() != config.docs_dir.resolve():
         more, more_skipped = load_folder(config.uploads_dir, read)

@@ -182,7 +182,7 @@ def load_folder(folder: str | Path, read: Callable[[list[Path]], list[Document |
                 ) -> tuple[list[Document], list[Skipped]]:
     """All readable documents of `folder`, and the files skipped with their reason. `read`
     reads many files at once, each to a Document or the error that stopped it (a Ray
-    cluster's, rag/distributed.py); by default they are read here, one by one."""
+    cluster's, rag/storage/ray_workers.py); by default they are read here, one by one."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no such folder: {folder}")

@@ -73,4 +73,4 @@ class MiniLM:
             vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)  # unit length in fp32
             return vectors.numpy().reshape(len(texts), self.dim)
 
-        return compute.run(encode)  # on the model thread (rag/compute.py)
+        return compute.run(encode)  # on the model thread (rag/models/compute.py)

@@ -181,7 +181,7 @@ class SmolLM:
     def stream(self, messages: list[dict], max_new_tokens: int,
                stop: Callable[[str], bool] | None = None) -> Iterator[str]:
         """Yield the reply's text piece by piece (greedy decoding, prompt-lookup drafts), written
-        in a batch with the other replies in flight (rag/batching.py)."""
+        in a batch with the other replies in flight (rag/models/batching.py)."""
         self.load()
         tok = self._tokenizer
         source = tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]

@@ -101,7 +101,7 @@ def client(config: Config):
 
 
 def settings(base: dict) -> dict:
-    """rag/index.py's settings with this store's BM25 in place of bm25s'."""
+    """rag/storage/faiss_index.py's settings with this store's BM25 in place of bm25s'."""
     return {**base, "store": "milvus", "lexical": {
         "method": "lucene bm25 as sparse vectors (tf saturation per chunk, idf per query)", "k1": bm25.K1,
         "b": bm25.B, "stemmer": "snowball english", "text": "title + chunk", "term_ids": "blake2b 32-bit"}}
