@@ -138,15 +138,14 @@ def test_drafted_decoding_writes_what_one_token_at_a_time_writes(pipe, monkeypat
     from rag.models.batching import Batcher
     from rag.models.generate import SmolLM
 
-    monkeypatch.setenv("RAG_GENERATE_BF16", "0")
-    gen = SmolLM(pipe.generator.cache_dir)
+    gen = SmolLM(pipe.generator.cache_dir, bf16=False)
     gen.load()
     assert str(gen._model.dtype) == "torch.float32"
     plain = SmolLM(gen.cache_dir, draft=0)
     plain._model, plain._tokenizer = gen._model, gen._tokenizer  # same weights, no second load
     plain._batcher = Batcher(gen._model, gen._tokenizer, gen._batcher.eos, 1)
     for q in ("What is SoULS?", "Who wrote Localization: A Global Manifesto?"):
-        ev = pipe.evidence(q)
+        ev = pipe.evidence(pipe.read(q))
         passages = "\n\n".join(f"[{i}] {h.chunk.text}" for i, h in enumerate(ev.hits, 1))
         messages = [{"role": "user", "content": f"{passages}\n\nQuestion: {q}"}]
         assert "".join(gen.stream(messages, 60)) == "".join(plain.stream(messages, 60))

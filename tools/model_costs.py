@@ -3,7 +3,7 @@ README's "Many users at once".
 
     python tools/model_costs.py
 
-For the generator in bf16 and in fp32 (`RAG_GENERATE_BF16`), the median time of one packed
+For the generator in bf16 and in fp32 (`Config.generate_bf16`), the median time of one packed
 pass (rag/models/batching.py) over caches of 150 tokens:
 1. decode: 1, 2, 4 and 8 answers feeding 1, 5 and 9 tokens each (the token and its guesses);
 2. prompt: a chunk of 64 and of 128 tokens alone, and a chunk of 64 folded into a pass of 8
@@ -13,7 +13,6 @@ pass (rag/models/batching.py) over caches of 150 tokens:
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
@@ -66,9 +65,8 @@ def report(batcher) -> None:
 
 
 def main() -> None:
-    for bf16 in ("1", "0"):
-        os.environ["RAG_GENERATE_BF16"] = bf16
-        gen = SmolLM(Config().cache_dir)
+    for bf16 in (True, False):
+        gen = SmolLM(Config().cache_dir, bf16=bf16)
         gen.load()
         print(f"generator in {str(gen._model.dtype).removeprefix('torch.')}:")
         report(gen._batcher)
