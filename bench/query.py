@@ -22,6 +22,7 @@ def grown(base, size: int, seed: int = 0):
 
     from rag.storage import bm25 as lexical
     from rag.storage.faiss_index import Index, vector_index
+    from rag.text import tokenize
 
     n = len(base.chunks)
     rows = np.arange(size) % n
@@ -32,7 +33,7 @@ def grown(base, size: int, seed: int = 0):
         vecs = vecs + noise
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     titles = base.titles
-    tokens = lexical.tokenize([lexical.chunk_text(c, titles[c.doc_id]) for c in base.chunks])
+    tokens = tokenize([lexical.chunk_text(c, titles[c.doc_id]) for c in base.chunks])
     model = bm25s.BM25(k1=lexical.K1, b=lexical.B)
     model.index([tokens[i] or ["\x00"] for i in rows], show_progress=False)
     return Index(base.manifest, [base.chunks[i] for i in rows], vector_index(vecs, vecs.shape[1]), model)

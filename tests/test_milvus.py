@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from rag.pipeline import Pipeline
-from rag.storage import bm25 as lexical
 from rag.storage import milvus_build
 from rag.storage import milvus_index as milvus
 from rag.storage.retrieve import search
+from rag.text import stems
 from tests.conftest import ROOT, FakeEmbedder, FakeGenerator
 
 QUESTIONS = ["Who repairs the solar lamps?", "What do critics say about globalization?",
@@ -68,7 +68,7 @@ def test_milvus_finds_the_passages_faiss_finds_with_the_same_scores(config, milv
         theirs = dict(zip(mchunks, mbm25, strict=True))
         assert all(abs(theirs.get(c, 0.0) - s) < 1e-4 for c, s in zip(chunks, bm25, strict=True))
         assert np.allclose(f.vectors_of([h.row for h in a]), m.vectors_of([h.row for h in b]), atol=1e-6)
-    tokens = lexical.stems(QUESTIONS)[0] + ["nowhereword"]
+    tokens = stems(QUESTIONS)[0] + ["nowhereword"]
     assert m.idf(tokens) == pytest.approx(f.idf(tokens), abs=1e-6)
 
 
@@ -116,7 +116,7 @@ def test_a_killed_run_is_completed_by_the_next_without_duplicates(config, milvus
     faiss_index = Pipeline(config, embedder=FakeEmbedder(), generator=FakeGenerator(), log=lambda *_: None).index
     ids = [r["id"] for r in db.query("rag_chunks", filter="", output_fields=["id"], limit=10_000)]
     assert len(ids) == len(set(ids)) == faiss_index.count == index.count
-    words = sorted({w for q in QUESTIONS for w in lexical.stems([q])[0]})
+    words = sorted({w for q in QUESTIONS for w in stems([q])[0]})
     assert index.idf(words) == pytest.approx(faiss_index.idf(words), abs=1e-6)  # term counts right again
 
 
