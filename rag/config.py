@@ -49,10 +49,9 @@ class Config:
     # more than top_k, so that a question about two documents finds both
     embed_batch: int = 32  # sentences per encoder call while indexing
 
-    # abstention: see rag/answer/abstain.py for how these were calibrated
-    # calibrated chance that the evidence answers, below which we refuse: just above the off-topic
-    # questions that no rule refuses (<= 0.137), inside the stretch 0.125-0.325 where the seed
-    # development set meets its targets (rag/answer/abstain.py; tools/calibrate_abstain.py fit)
+    # abstention (rag/answer/abstain.py): the calibrated chance that the evidence answers, below
+    # which we refuse; chosen on the seed development set and tools/abstain_questions.jsonl, clear
+    # of the off-topic questions no rule refuses (docs/quality.md; tools/calibrate_abstain.py fit)
     min_confidence: float = 0.175
 
     # generation

@@ -6,8 +6,8 @@ Anything with `name`, `dim` and `encode(texts) -> (n, dim) array` can stand in
 (tests use a deterministic fake).
 
 On CPUs with native bfloat16 (rag/models/hardware.py) the encoder runs under bf16
-autocast, about twice as fast, with vectors whose cosine to the fp32 ones is >= 0.998
-(docs/speed.md); `Config.embed_bf16` (RAG_EMBED_BF16) decides instead. The precision is
+autocast, faster and with vectors all but equal to the fp32 ones (docs/speed.md);
+`Config.embed_bf16` (RAG_EMBED_BF16) decides instead. The precision is
 part of the model name recorded in the index manifest, so a change rebuilds the index.
 """
 
