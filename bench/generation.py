@@ -74,7 +74,7 @@ def timed_generate(model, ids, n: int) -> float:
 def run(args, shared: dict) -> dict:
     import torch
 
-    from rag.answer.prompt import prompt
+    from rag.answering.prompt import prompt
     from rag.config import Config
     from rag.pipeline import Pipeline
 

@@ -14,7 +14,7 @@ The package, room by room (each room imports only the rooms above it in this lis
     models/       the embedder, the generator, batching, the model thread
     ingest/       files -> Documents -> Chunks; the user's documents
     storage/      the index: FAISS or Milvus, BM25, builds, Ray workers, hybrid search
-    answer/       the question read once, evidence, refusal, prompt, check, quote
+    answering/    the question read once, evidence, refusal, prompt, check, quote
     pipeline.py   the one place that wires them: question -> Answer
     evaluation/   the product measured on benchmarks
     cli.py        `python -m rag index|ask|eval`

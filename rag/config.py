@@ -45,11 +45,11 @@ class Config:
 
     # retrieval
     top_k: int = 4  # passages retrieved and offered as sources
-    evidence_passages: int = 8  # passages whose sentences compete to be the evidence (rag/answer/evidence.py):
+    evidence_passages: int = 8  # passages whose sentences compete to be the evidence (rag/answering/evidence.py):
     # more than top_k, so that a question about two documents finds both
     embed_batch: int = 32  # sentences per encoder call while indexing
 
-    # abstention (rag/answer/abstain.py): the calibrated chance that the evidence answers, below
+    # abstention (rag/answering/abstain.py): the calibrated chance that the evidence answers, below
     # which we refuse; chosen on the seed development set and tools/abstain_questions.jsonl, clear
     # of the off-topic questions no rule refuses (docs/quality.md; tools/calibrate_abstain.py fit)
     min_confidence: float = 0.175

@@ -1,10 +1,10 @@
 """The one place that wires the stages together: question -> Answer.
 
-read the question once (rag/answer/question.py) -> retrieve (rag/storage/retrieve.py, over
-the store opened once per process) -> choose the evidence (rag/answer/evidence.py) -> decide
-to answer (rag/answer/abstain.py) -> generate from the evidence (rag/models/generate.py,
-prompt in rag/answer/prompt.py) -> check (rag/answer/check.py), or quote the evidence
-(rag/answer/quote.py). A `Pipeline` owns its models and index and reuses them across calls;
+read the question once (rag/answering/question.py) -> retrieve (rag/storage/retrieve.py, over
+the store opened once per process) -> choose the evidence (rag/answering/evidence.py) -> decide
+to answer (rag/answering/abstain.py) -> generate from the evidence (rag/models/generate.py,
+prompt in rag/answering/prompt.py) -> check (rag/answering/check.py), or quote the evidence
+(rag/answering/quote.py). A `Pipeline` owns its models and index and reuses them across calls;
 pass fakes for `embedder` and `generator` to test without models.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import abstain, check, evidence, prompt, question, quote
+from .answering import abstain, check, evidence, prompt, question, quote
 from .config import Config
 from .ingest import library
 from .models.embed import Embedder, MiniLM
@@ -152,7 +152,7 @@ class Pipeline:
         return np.array([known[t] for t in texts], np.float32).reshape(len(texts), -1)
 
     def evidence(self, q: question.Question) -> Found:
-        """Retrieve for `q`, choose the evidence and weigh it (rag/answer/evidence.py, abstain.py)."""
+        """Retrieve for `q`, choose the evidence and weigh it (rag/answering/evidence.py, abstain.py)."""
         index = self.index
         embedded: list[np.ndarray] = []
 

@@ -11,7 +11,7 @@ check, BM25 and the metrics), so a word is the same word everywhere:
 - `tokenize`: BM25's tokens (bm25s' word pattern, `LUCENE_STOPWORDS` left out, stemmed),
   and `stems`: the same without the rest of `STOPWORDS`.
 
-Pure functions, no models. Leaves out: parsing (no tagger; rag/answer/question.py reads
+Pure functions, no models. Leaves out: parsing (no tagger; rag/answering/question.py reads
 what a question asks for from patterns).
 """
 

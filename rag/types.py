@@ -54,9 +54,9 @@ class Retrieved:
     """What `stream` yields first, before generating: the passages found and how sure we are."""
 
     passages: list[Hit]
-    confidence: float  # calibrated chance that they hold the answer (rag/answer/abstain.py)
+    confidence: float  # calibrated chance that they hold the answer (rag/answering/abstain.py)
     answering: bool  # False: the answer will be a refusal
-    evidence: tuple[str, ...] = ()  # the sentences chosen to answer from (rag/answer/evidence.py)
+    evidence: tuple[str, ...] = ()  # the sentences chosen to answer from (rag/answering/evidence.py)
 
 
 @dataclass(frozen=True)
@@ -90,5 +90,5 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     passages: list[Hit] = field(default_factory=list)  # everything retrieved, cited or not
     dropped: list[Removed] = field(default_factory=list)  # generated sentences the check removed
-    confidence: float = 0.0  # calibrated chance that the passages hold the answer (rag/answer/abstain.py)
+    confidence: float = 0.0  # calibrated chance that the passages hold the answer (rag/answering/abstain.py)
     statements: list[Statement] = field(default_factory=list)  # the answer's sentences: quoted or generated

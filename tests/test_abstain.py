@@ -1,10 +1,10 @@
-"""The decision to answer (rag/answer/abstain.py), on hand-made evidence."""
+"""The decision to answer (rag/answering/abstain.py), on hand-made evidence."""
 
 import numpy as np
 
-from rag.answer import evidence
-from rag.answer.abstain import assess, refusal
-from rag.answer.question import read
+from rag.answering import evidence
+from rag.answering.abstain import assess, refusal
+from rag.answering.question import read
 from rag.config import Config
 from rag.storage import bm25 as lexical
 from rag.types import Chunk, Hit

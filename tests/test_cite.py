@@ -2,8 +2,8 @@ import re
 
 import numpy as np
 
-from rag.answer import check as cite
-from rag.answer.question import read
+from rag.answering import check as cite
+from rag.answering.question import read
 from rag.types import Chunk, Hit
 from tests.conftest import FakeEmbedder
 

@@ -1,11 +1,11 @@
-"""The evidence stage (rag/answer/evidence.py) on hand-made passages: what completes the best
+"""The evidence stage (rag/answering/evidence.py) on hand-made passages: what completes the best
 sentence, list items, two documents, repeats, headings and navigation lines."""
 
 import numpy as np
 import pytest
 
-from rag.answer import evidence
-from rag.answer import question as asks
+from rag.answering import evidence
+from rag.answering import question as asks
 from rag.types import Chunk, Hit
 
 

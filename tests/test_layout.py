@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # each room may import the rooms before it in this list (and itself), never one after it
 ROOMS = ["rag.errors", "rag.config", "rag.types", "rag.text", "rag.models", "rag.ingest", "rag.storage",
-         "rag.answer", "rag.pipeline", "rag.evaluation", "rag.cli", "rag", "ui"]
+         "rag.answering", "rag.pipeline", "rag.evaluation", "rag.cli", "rag", "ui"]
 
 
 def modules() -> dict[str, Path]:
@@ -98,3 +98,15 @@ def test_one_stemmer_and_one_sentence_splitter():
             text = p.read_text()
             assert "import Stemmer" not in text and "bm25s.tokenize" not in text, p
             assert not re.search(r"re\.split\(r\"\(\?<=\[\.!\?\]", text), p  # sentences come from rag/text.py
+
+
+def test_no_room_shadows_a_name_of_the_public_api():
+    """A subpackage named like a public function would replace it on `rag` once imported
+    (`rag.answer` the room over `rag.answer` the function)."""
+    import rag
+    import rag.evaluation.run  # noqa: F401 - imports every room
+    import rag.pipeline  # noqa: F401
+
+    rooms = {p.name for p in (ROOT / "rag").iterdir() if (p / "__init__.py").exists()}
+    assert not rooms & set(rag.__all__)
+    assert all(callable(getattr(rag, n)) for n in ("answer", "stream_answer", "documents", "add_documents"))

@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from rag import Answer, QuestionError, Retrieved
-from rag.answer.question import clean as clean_question
-from rag.answer.question import search_query
+from rag.answering.question import clean as clean_question
+from rag.answering.question import search_query
 from rag.pipeline import Pipeline
 from tests.conftest import FakeEmbedder, FakeGenerator
 
@@ -134,7 +134,7 @@ def test_importing_rag_loads_no_torch():
 
 
 def test_prompt_groups_sentences_by_passage():
-    from rag.answer.prompt import render
+    from rag.answering.prompt import render
 
     assert render([(1, "A one."), (1, "A two."), (2, "B one.")]) == "[1] A one. A two.\n\n[2] B one."
 

@@ -1,4 +1,4 @@
-"""Fit and check the abstention model of rag/answer/abstain.py, on training data only.
+"""Fit and check the abstention model of rag/answering/abstain.py, on training data only.
 
     .venv/bin/python tools/calibrate_abstain.py fit      # fit, print the constants and the curves
     .venv/bin/python tools/calibrate_abstain.py seeds    # the decision for each seed question
@@ -11,8 +11,8 @@
 A question is a positive when it is answerable and its chosen evidence holds a gold answer
 (SQuAD) or a key (seeds): what we want to know is whether the evidence answers, not whether
 some passage somewhere might. The fit is scikit-learn's L2 logistic regression over the
-standardised features of rag/answer/abstain.py; the tool prints its 5-fold ROC AUC, the constants to
-paste into rag/answer/abstain.py, and for each threshold the share of each kind of question refused.
+standardised features of rag/answering/abstain.py; the tool prints its 5-fold ROC AUC, the constants to
+paste into rag/answering/abstain.py, and for each threshold the share of each kind of question refused.
 """
 
 import json
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import abstain
+from rag.answering import abstain
 from rag.config import Config
 from rag.evaluation.data import beir_documents, cached_config, read_jsonl
 from rag.evaluation.metrics import contains_answer

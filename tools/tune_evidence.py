@@ -1,4 +1,4 @@
-"""The measurements behind rag/answer/evidence.py's choices, on development data only.
+"""The measurements behind rag/answering/evidence.py's choices, on development data only.
 
     .venv/bin/python tools/tune_evidence.py [N]
 
@@ -15,7 +15,7 @@ import random
 import sys
 from pathlib import Path
 
-from rag.answer import evidence
+from rag.answering import evidence
 from rag.config import Config
 from rag.evaluation.data import beir_documents, cached_config, read_jsonl
 from rag.evaluation.metrics import contains_answer

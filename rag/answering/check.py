@@ -15,7 +15,7 @@ talk about the passages ("the passage does not say...") are dropped as well. Cit
 are numbered in order of first use; passages no sentence uses are not cited.
 
 Leaves out: whether what survives says what the evidence says, and the verbatim quote that
-stands in when it does not (rag/answer/quote.py).
+stands in when it does not (rag/answering/quote.py).
 """
 
 from __future__ import annotations

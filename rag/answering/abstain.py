@@ -1,7 +1,7 @@
 """Decide from the chosen evidence whether the documents answer a question at all.
 
 SmolLM2-135M never refuses by itself: asked for France's GDP it invents a figure. So the
-pipeline refuses before generating when the evidence (rag/answer/evidence.py) does not
+pipeline refuses before generating when the evidence (rag/answering/evidence.py) does not
 answer. Similarity alone cannot tell: a near-topic question ("When was WeRobotics founded?")
 is as close to some sentence as an answerable one. So the decision also weighs what the
 question asks for against what the evidence states. Features, none specific to a corpus:

@@ -22,7 +22,7 @@ At most `MAX_SENTENCES` sentences, the best one's document first, each document 
 order; a sentence repeated by overlapping passages is taken once. Navigation lines ("See our
 entry on ..."), URLs, headings and captions are never evidence. What the evidence leaves out
 of the question (a name, a number, the kind of answer asked for) is weighed in
-rag/answer/abstain.py. Plain data in and out: no model is called here (the cosines come in);
+rag/answering/abstain.py. Plain data in and out: no model is called here (the cosines come in);
 how often the evidence holds the answer: `python tools/tune_evidence.py`, docs/quality.md.
 """
 

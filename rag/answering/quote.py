@@ -1,5 +1,5 @@
 """The generator is never the only road to an answer: what survives the check
-(rag/answer/check.py) must also carry the evidence it was given, that is hold at least
+(rag/answering/check.py) must also carry the evidence it was given, that is hold at least
 `CARRIES` of the words the best evidence sentence adds to the question (and, for a list, of
 every listed sentence). When it does not (it restated the question, picked the wrong
 sentence, dropped list items, or nothing survived), the answer quotes the evidence verbatim,

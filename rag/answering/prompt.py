@@ -3,8 +3,8 @@
 The generator (SmolLM2) reads only the evidence sentences, one paragraph per passage tagged
 with its number, and the question; it is asked for two or three short sentences. Decoding
 stops after `MAX_SENTENCES` finished sentences or at the first repeat. Leaves out: which
-sentences are evidence (rag/answer/evidence.py) and what is kept of the reply
-(rag/answer/check.py).
+sentences are evidence (rag/answering/evidence.py) and what is kept of the reply
+(rag/answering/check.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ What a question asks for (a number, a date or a length of time, a person) and wh
 states one are cheap patterns standing in for a named-entity tagger: spaCy's small English
 pipeline installs offline, but it tags "Law" as a person and misses "Mata Traders"; these
 patterns cover the question kinds of the seed development set and SQuAD train.jsonl.
-Leaves out: the answer's text (rag/answer/check.py checks it against the passages).
+Leaves out: the answer's text (rag/answering/check.py checks it against the passages).
 """
 
 from __future__ import annotations
