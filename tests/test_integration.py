@@ -84,12 +84,13 @@ SEEDS_DEV = ROOT.parent / "shared" / "eval" / "seeds"
 
 @pytest.mark.skipif(not (SEEDS_DEV / "questions.jsonl").exists(), reason="needs ../shared/eval/seeds")
 def test_seed_development_set_floors(pipe):
-    """The 40 development questions on the seed corpus, end to end. Measured when written:
-    right 26/28, gold document cited 27/28, 1 false refusal, off-topic 4/4, near-topic 7/8.
-    The floors leave two questions of slack (the issue's targets), no more."""
+    """The first 40 development questions (d01-d40) on the seed corpus, end to end. Measured when
+    written: right 26/28, gold document cited 27/28, 1 false refusal, off-topic 4/4, near-topic 7/8.
+    The floors leave two questions of slack (the issue's targets), no more. (d41-d80, new kinds
+    with follow-ups, are not floored yet: issue 23 raises the floors to all 80.)"""
     from rag.evaluation.run import eval_seeds
 
-    result = eval_seeds(SEEDS_DEV, pipeline=pipe)
+    result = eval_seeds(SEEDS_DEV, limit=40, pipeline=pipe)
     o = result["overall"]
     assert o["right_count"] >= 24 and o["false_refusal_count"] <= 2, o
     assert o["gold_doc_cited"] >= 0.85 and o["evidence_recall"] >= 0.85, o
