@@ -110,10 +110,11 @@ def _refusal(e: ValidationError) -> ApiError:
     """The first pydantic error as an OpenAI-style 400: its parameter and a plain message."""
     err = e.errors()[0]
     loc = [str(x) for x in err["loc"]]
-    param = loc[0] + (f"[{loc[1]}]" if len(loc) > 1 and loc[1].isdigit() else "") if loc else None
     if not loc:
         return ApiError(400, "the body must be a JSON object")
-    key = (loc[2] if len(loc) > 2 else "role") if loc[0] == "messages" and len(loc) > 1 else loc[0]
+    param, key = loc[0], loc[0]
+    if loc[0] == "messages" and len(loc) > 1:  # one message: "messages[3]", about its role or content
+        param, key = f"messages[{loc[1]}]", loc[2] if len(loc) > 2 else "role"
     message = _MESSAGES.get(key) if err["type"] != "value_error" else None
     return ApiError(400, message or str(err.get("ctx", {}).get("error") or err["msg"]), param)
 
