@@ -50,7 +50,7 @@ def test_a_number_question_without_a_number_in_the_evidence_is_refused():
 
 
 def test_a_question_whose_names_the_evidence_lacks_is_refused():
-    a = judge("What does the Law of Locality state?", "Localization brings production nearer to end users.", 0.6)
+    a = judge("What does the Rule of Thirds say?", "Localization brings production nearer to end users.", 0.6)
     assert a.names_missing == 1 and not a.answerable
 
 

@@ -98,7 +98,7 @@ def test_a_date_line_that_is_itself_the_best_match_stays_the_match():
 
 @pytest.mark.parametrize("question, kind", [
     ("How many lamps were sold?", "number"), ("When was it founded?", "date"),
-    ("How long has Mata been in business?", "date"), ("Who founded Haqdarshak?", "person"),
+    ("How long has Mata been in business?", "date"), ("Who founded the Riverside Tool Library?", "person"),
     ("Who are the Haqdarshaks?", None), ("Whom did leaders blame?", None), ("Who repairs the lamps?", None),
     ("Who coined the term?", "person"), ("Who wrote the book?", "person"), ("What is SoULS?", None)])
 def test_what_a_question_asks_for(question, kind):
@@ -109,8 +109,9 @@ def test_what_a_sentence_states():
     assert asks.holds_type(asks.read("When did it happen?"), "It leapt forward over the last 250 years.")
     assert not asks.holds_type(asks.read("When did it happen?"), "They work with more than 1000 artisans.")
     assert asks.holds_type(asks.read("How many artisans?"), "They work with more than 1000 artisans.")
-    assert not asks.holds_type(asks.read("Who founded Haqdarshak?"), "Haqdarshak helps citizens.")
-    assert asks.holds_type(asks.read("Who founded Haqdarshak?"), "It was founded by Ankit Agarwal in 2016.")
+    who = asks.read("Who founded the Riverside Tool Library?")
+    assert not asks.holds_type(who, "The Riverside Tool Library lends drills to neighbours.")
+    assert asks.holds_type(who, "It was founded by Priya Olsen in 2016.")
 
 
 def test_idf_weighs_rare_words_more():
