@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test index lint eval eval-qa bench clean browser
+.PHONY: install serve test index lint eval eval-qa fit bench clean browser
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ eval: install
 SQUAD2 ?= ../shared/eval/squad2
 eval-qa: install
 	$(PY) -m rag eval qa --data $(SQUAD2)
+
+# the evidence ranker and the refusal model, fitted on ../shared/eval's fitting data only (never
+# squad2/answers.jsonl); rewrites rag/answering/fitted/*.json and prints cross-validated figures (~30 min
+# the first time, ~10 once .cache/fit holds the retrieval results)
+fit: install
+	$(PY) tools/fit.py
 
 # speed and memory of every stage beside its reference (~25 min); writes bench/results.json
 bench: index

@@ -49,10 +49,9 @@ class Config:
     # more than top_k, so that a question about two documents finds both
     embed_batch: int = 32  # sentences per encoder call while indexing
 
-    # abstention (rag/answering/abstain.py): the calibrated chance that the evidence answers, below
-    # which we refuse; chosen on the seed development set and tools/abstain_questions.jsonl, clear
-    # of the off-topic questions no rule refuses (docs/quality.md; tools/calibrate_abstain.py fit)
-    min_confidence: float = 0.175
+    # abstention (rag/answering/abstain.py): the refusal model's chance that the evidence answers, below
+    # which we refuse; None = the threshold `make fit` chose on fitting data (rag/answering/fitted/)
+    min_confidence: float | None = None
 
     # generation
     max_new_tokens: int = 96  # answers are two or three sentences

@@ -21,11 +21,23 @@ from .answering import abstain, check, evidence, prompt, question, quote
 from .config import Config
 from .ingest import library
 from .models.embed import Embedder, MiniLM
+from .models.entities import SpacyTagger, Span, Tagger
 from .models.generate import Generator, SmolLM
 from .storage import Store, Workers, ensure, retrieve
 from .types import Answer, Citation, Document, Hit, Progress, Retrieved
 
 VECTOR_CACHE = 50_000  # sentence embeddings kept between questions (~75 MB at 384 floats)
+TAG_CACHE = 20_000  # passages whose entity tags are kept: each passage is tagged once
+
+
+@dataclass(frozen=True)
+class Gathered:
+    index: Store  # the index searched
+    hits: list[Hit]  # every passage searched for evidence, best first
+    cands: list[evidence.Candidate]  # their sentences
+    cos: np.ndarray  # each sentence's cosine with the question
+    idf: dict[str, float]  # the question's words' IDF in the index
+    tags: list[tuple[Span, ...]]  # each passage's entity spans
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,8 @@ def closest(hits: list[Hit]) -> list[Citation]:
 
 class Pipeline:
     def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
-                 generator: Generator | None = None, log=print, documents: list[Document] | None = None) -> None:
+                 generator: Generator | None = None, log=print, documents: list[Document] | None = None,
+                 tagger: Tagger | None = None) -> None:
         from cachetools import LRUCache
 
         self.config = config or Config()
@@ -66,11 +79,13 @@ class Pipeline:
         self.generator = generator or SmolLM(self.config.cache_dir, self.config.threads, self.config.copy_bias,
                                              self.config.draft_tokens, self.config.max_batch,
                                              self.config.generate_bf16)
+        self.tagger = tagger or SpacyTagger()
         self.log = log
         self._index: Store | None = None
         self._lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(VECTOR_CACHE)  # sentence -> embedding
         self._vectors_lock = threading.Lock()
+        self._tags: LRUCache = LRUCache(TAG_CACHE)  # passage text -> its entity spans
 
     @property
     def index(self) -> Store:
@@ -130,6 +145,7 @@ class Pipeline:
         _ = self.index
         self.embedder.load()
         self.generator.load()
+        self.tagger.tag(["Warm."])
 
     def read(self, text: str, history=None) -> question.Question:
         """The question, analysed once for every later stage."""
@@ -151,8 +167,20 @@ class Pipeline:
                 self._vectors[t] = v
         return np.array([known[t] for t in texts], np.float32).reshape(len(texts), -1)
 
-    def evidence(self, q: question.Question) -> Found:
-        """Retrieve for `q`, choose the evidence and weigh it (rag/answering/evidence.py, abstain.py)."""
+    def tags(self, texts: list[str]) -> list[tuple[Span, ...]]:
+        """The entity spans of each passage text, tagged once and then kept."""
+        with self._vectors_lock:
+            known = {t: self._tags[t] for t in dict.fromkeys(texts) if t in self._tags}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        known.update(zip(missing, self.tagger.tag(missing) if missing else [], strict=True))
+        with self._vectors_lock:
+            for t in missing:
+                self._tags[t] = known[t]
+        return [known[t] for t in texts]
+
+    def gather(self, q: question.Question) -> Gathered:
+        """What the evidence is chosen from: the passages retrieved for `q`, their sentences,
+        each sentence's cosine with the question, the question words' IDF and the passages' tags."""
         index = self.index
         embedded: list[np.ndarray] = []
 
@@ -166,8 +194,13 @@ class Pipeline:
         # a follow-up searches with the previous question, but its evidence answers the question itself
         question_vec = self.embedder.encode([q.text])[0] if q.follow_up else query_vec
         cos = self.encode([c.text for c in cands]) @ question_vec if cands else np.zeros(0, np.float32)
-        selection = evidence.select(q, cands, cos, index.idf(list(q.tokens)))
-        return Found(index, hits, selection, abstain.assess(q, hits, selection, self.config))
+        return Gathered(index, hits, cands, cos, index.idf(list(q.tokens)), self.tags([h.chunk.text for h in hits]))
+
+    def evidence(self, q: question.Question) -> Found:
+        """Retrieve for `q`, choose the evidence and weigh it (rag/answering/evidence.py, abstain.py)."""
+        g = self.gather(q)
+        selection = evidence.select(q, g.cands, g.cos, g.idf, g.hits, g.tags)
+        return Found(g.index, g.hits, selection, abstain.assess(q, g.hits, selection, self.config))
 
     def stream(self, text: str, history=None) -> Iterator[Retrieved | str | Answer]:
         """Yield what was `Retrieved` (before generating), the model's text as it is

@@ -98,6 +98,22 @@ class FakeGenerator:
                 return
 
 
+class FakeTagger:
+    """Entity tags by pattern: a run of capitalised words is a name, a run of digits a number."""
+
+    def tag(self, texts):
+        return [tuple((m.start(), m.end(), "number" if m.group()[0].isdigit() else "person")
+                      for m in re.finditer(r"\b\d[\d,.]*\b|(?<!^)(?<![.!?] )\b[A-Z][a-z]+(?: [A-Z][a-z]+)*", t))
+                for t in texts]
+
+
+@pytest.fixture(autouse=True)
+def fake_tagger(request, monkeypatch):
+    """Unit tests tag entities with `FakeTagger`; integration tests run spaCy."""
+    if request.node.get_closest_marker("integration") is None:
+        monkeypatch.setattr("rag.pipeline.SpacyTagger", FakeTagger)
+
+
 TINY = {
     "solar.txt": "Skip to content\n12\nSolar Lamps For Villages\n\nThe SoULS project assembles solar "
                  "lamps locally in rural Bihar. Local women are trained to repair the lamps.\n"

@@ -25,6 +25,7 @@ def test_bench_runs_on_a_tiny_input(tmp_path):
     results = json.loads(out.read_text())
     assert results["indexing"]["product_chunks_per_s"] > 0
     assert all(s["p50_ms"] > 0 for s in results["query"]["sizes"].values())
+    assert results["evidence"]["added_p50_ms"] > 0 and results["evidence"]["model_files_ms"] > 0
     stores = [s for size in results["store"]["sizes"].values() for s in size.values()]
     assert len(stores) == 6 and all(s["p50_ms"] > 0 and s["disk_mb"] > 0 for s in stores), stores
     assert results["store"]["ingest"]["ray_local_chunks_per_s"] > 0

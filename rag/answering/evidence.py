@@ -1,29 +1,25 @@
 """Choose the evidence: the passage sentences that answer the question.
 
-Between retrieve and generate. The retrieved passages are split into sentences; each is
-scored against the question (0.5 MiniLM cosine + 0.5 IDF-weighted share of the question's
-stemmed words, less 0.05 per passage rank) and the evidence is built around the best one:
+Between retrieve and generate. The retrieved passages are split into sentences; every one is
+described by rag/answering/features.py and scored by the evidence ranker (rag/answering/
+learned.py: trees fitted by `make fit` on SQuAD questions, the chance that the sentence holds
+the answer). The evidence is built around the best one, each addition decided by the same
+scores against ratios chosen with the ranker on fitting data (its file's `settings`):
 
-- its neighbour, when the best sentence does not finish the thought: it ends on a colon,
-  it says little beyond the question, or the next sentence carries it on ("Still others",
-  "What remains", "So ..."), and the sentence before it when the best one starts with a
-  pronoun whose subject is there (such a sentence is also matched with that subject);
-- for a list question ("what kinds", "which ...s", "in what forms"), the following
-  sentences that continue the enumeration, unless the best one holds the list already;
-- the runner-up sentence, when it is in the same document or scores 0.8 of the best;
+- the sentences next to it, while they score `neighbour` of the best (for a list question
+  this is how the enumeration goes on);
+- the sentence before it when it starts with a pronoun whose subject is there ("They work
+  with ...": such a sentence is also matched with that subject's words);
+- the runner-up sentence, when it scores `also` of the best;
 - for a question with two parts or two subjects ("..., and what ...", "each", "both"), the
-  best sentence of another document, else the best one for what the evidence still lacks;
-- for "when was it published?", the page's date line.
-
-For a "why" question a sentence that gives a reason ("because", "due to", "is essential
-for", "leads to") scores 0.1 more (docs/quality.md has what it moved).
+  best sentence of another document, when it scores `part` of the best.
 
 At most `MAX_SENTENCES` sentences, the best one's document first, each document in reading
 order; a sentence repeated by overlapping passages is taken once. Navigation lines ("See our
-entry on ..."), URLs, headings and captions are never evidence. What the evidence leaves out
-of the question (a name, a number, the kind of answer asked for) is weighed in
-rag/answering/abstain.py. Plain data in and out: no model is called here (the cosines come in);
-how often the evidence holds the answer: `python tools/tune_evidence.py`, docs/quality.md.
+entry on ..."), URLs, headings and captions are never evidence. Whether the evidence answers
+the question at all is rag/answering/abstain.py's decision. Plain data in and out: the
+cosines and the entity tags come in; how often the evidence holds the answer is printed by
+`make fit` (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -33,32 +29,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..models.entities import Span
 from ..text import sentence_spans, stems, terms
 from ..types import Hit
+from . import features, learned
 from .question import DATE, Question
 
 MIN_TERMS = 3  # headings and fragments ("Stroke 1", a lone title) are not evidence on their own
 MAX_SENTENCES = 4  # a quoted answer stays short
-COS_WEIGHT = 0.5  # sentence score = COS_WEIGHT * cosine + (1 - COS_WEIGHT) * weighted word share
-PASSAGE_WEIGHT = 0.05  # per rank step down the retrieved passages
-WHY_BONUS = 0.1  # for a "why" question, added to a sentence that gives a reason (see _REASON)
-SECOND_PART = 0.6  # a second-part sentence must score this share of the best one
-RUNNER_UP = 0.8  # the runner-up sentence is kept when it is in the best one's document, or scores this
-# share of the best one
 HEADING_WORDS = 10  # a line this short without a full stop is a heading or a caption, not a statement
 _NAVIGATION = re.compile(r"^(see (our|the|also)\b|read (our|more)\b|skip to\b|click\b|download\b|share\b|"
                          r"recent (articles|posts)\b|more information\b)", re.I)
 _URL = re.compile(r"\(?\b(https?://|www\.)\S+")
-_CARRIES_ON = re.compile(r"^(so|thus|therefore|hence|that is|this means|as a result|because|what remains|"
-                         r"still|and|also|but|however|moreover|furthermore|others|another|"
-                         r"there (are|is|were|was)|finally|first|second|third|\d+[.)])\b", re.I)
-_REASON = re.compile(r"\b(because|since|due to|so that|in order to|as a result|leads? to|led to|thanks to|caused by|"
-                     r"driven by|(is|are|was|were) (essential|crucial|necessary|vital|important|key) (for|to)|"
-                     r"reasons?|result(ed|s)? in)\b", re.I)
-_LIST_GOES_ON = re.compile(r"^(still|and|also|another|others|finally|first|second|third|moreover|furthermore|"
-                           r"in addition|besides|there (are|is|were|was)|\d+[.)])\b", re.I)
-_ENUMERATES = re.compile(r"\w+, [\w -]+,? (and|or) \w+")  # "apparel, jewelry and accessories": the list is here
-_STARTS_WITH_PRONOUN = re.compile(r"^(it|its|they|their|these|this|those|he|she|his|her)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -78,16 +60,19 @@ class Sentence:
     start: int  # offsets in the passage (chunk) text, as Citation.spans
     end: int
     text: str
-    score: float  # how well it matches the question (0 for a sentence taken as context)
-    role: str  # "match" (the best), "next", "previous", "list" or "dated" (what completes it), "also" (the
-    # runner-up and what completes it) or "part" (what the best leaves of a two-part question)
+    score: float  # the ranker's chance that it holds the answer
+    role: str  # "match" (the best), "next", "previous" or "list" (what completes it), "also" (the runner-up and
+    # what completes it) or "part" (what the best leaves of a two-part question)
 
 
 @dataclass(frozen=True)
 class Selection:
     sentences: tuple[Sentence, ...]  # the evidence: the best match's document first, in reading order
     cos: np.ndarray  # per candidate: cosine with the question
-    overlap: np.ndarray  # per candidate: IDF-weighted share of the question's words it holds
+    rows: np.ndarray  # per candidate: its features (rag/answering/features.py SENTENCE_FEATURES)
+    ranked: np.ndarray  # per candidate: the ranker's chance that it holds the answer
+    best: int  # the best candidate
+    chosen: tuple[int, ...]  # the candidate of each evidence sentence
     weights: dict[str, float]  # the question's stemmed words and their IDF
     best_cos: float  # the highest cosine of the question and an evidence sentence
 
@@ -125,7 +110,7 @@ def with_context(cands: list[Candidate], tokens: list[set[str]]) -> list[set[str
     with ...") also has the words of the one before it, where its subject is."""
     out = list(tokens)
     for i, c in enumerate(cands):
-        if i and _STARTS_WITH_PRONOUN.match(c.text) and cands[i - 1].passage == c.passage:
+        if i and features.PRONOUN.match(c.text) and cands[i - 1].passage == c.passage:
             out[i] = tokens[i] | tokens[i - 1]
     return out
 
@@ -136,24 +121,13 @@ def weights(tokens: list[str], idf: dict[str, float]) -> dict[str, float]:
     return {t: idf.get(t, top) for t in dict.fromkeys(tokens)}
 
 
-def overlap(wanted: dict[str, float], tokens: set[str]) -> float:
-    """The IDF-weighted share of the question's tokens present in `tokens`."""
-    total = sum(wanted.values())
-    return sum(w for t, w in wanted.items() if t in tokens) / total if total else 0.0
-
-
-def score(cos: np.ndarray, lexical: np.ndarray, passages: np.ndarray) -> np.ndarray:
-    """Sentence scores: cosine and weighted word share, less a little per passage rank."""
-    return COS_WEIGHT * cos + (1 - COS_WEIGHT) * lexical - PASSAGE_WEIGHT * (passages - 1)
-
-
 class _Picker:
     """The evidence being built: which candidates are taken, and in what role. Overlapping
     passages repeat sentences: each is taken once, and its neighbour is looked for in every
     passage that holds it."""
 
-    def __init__(self, q: Question, cands: list[Candidate]) -> None:
-        self.cands, self.asked = cands, q.terms
+    def __init__(self, cands: list[Candidate]) -> None:
+        self.cands = cands
         self.by_place = {(c.passage, c.index): i for i, c in enumerate(cands)}
         self.same: dict[str, list[int]] = {}
         for i, c in enumerate(cands):
@@ -183,94 +157,58 @@ class _Picker:
                 return k
         return None
 
-    def complete(self, i: int, role: str | None = None) -> None:
-        """Take what candidate `i` needs to finish its thought: the next sentence, the one before."""
-        c = self.cands[i]
-        nxt, prev = self.at(i, 1), self.at(i, -1)
-        says_little = len(terms(c.text) - self.asked) < 2
-        if nxt is not None and (c.text.rstrip().endswith(":") or says_little or
-                                _CARRIES_ON.match(self.cands[nxt].text)):
-            self.pick(nxt, role or "next")
-        if prev is not None and _STARTS_WITH_PRONOUN.match(c.text):
-            self.pick(prev, role or "previous")
-
-    def covered(self, cand_tokens: list[set[str]]) -> set[str]:
-        return set().union(*(cand_tokens[i] for i, _ in self.picked.values()))
+    def subject(self, i: int, role: str) -> None:
+        """A sentence that starts with a pronoun brings the one before it, where its subject is."""
+        prev = self.at(i, -1)
+        if prev is not None and features.PRONOUN.match(self.cands[i].text):
+            self.pick(prev, role)
 
 
-def choose(q: Question, cands: list[Candidate], scores: np.ndarray, wanted: dict[str, float],
-           cand_tokens: list[set[str]]) -> tuple[Sentence, ...]:
+def choose(q: Question, cands: list[Candidate], ranked: np.ndarray, settings: dict) -> tuple[Sentence, ...]:
     """The evidence for `q`: the best sentence and what completes it (module doc)."""
     if not cands:
         return ()
-    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    order = [int(i) for i in np.argsort(-ranked, kind="stable")]
     best = order[0]
-    p = _Picker(q, cands)
+    top = ranked[best]
+    p = _Picker(cands)
     p.pick(best, "match")
-    p.complete(best)
-    if q.lists and not _ENUMERATES.search(cands[best].text):
-        i = best  # the list goes on in the next sentences ("There are those who ... Still others ...")
-        while (i := p.at(i, 1)) is not None and _LIST_GOES_ON.match(cands[i].text):
-            if not p.has(i) and not p.pick(i, "list"):
-                break
+    for step, role in ((1, "list" if q.lists else "next"), (-1, "previous")):
+        i = best  # the neighbours the ranker rates close to the best: the thought, or the list, goes on
+        while (i := p.at(i, step)) is not None and ranked[i] >= settings["neighbour"] * top and p.pick(i, role):
+            pass
+    p.subject(best, "previous")
     runner = next((i for i in order[1:] if not p.has(i) and not p.overlaps(i)), None)
-    if runner is not None and (cands[runner].doc_id == cands[best].doc_id or scores[runner] >= RUNNER_UP *
-                               scores[best]) and p.pick(runner, "also"):
-        p.complete(runner, "also")
-    if q.asks == "date" and q.published:
-        _date_line(p, order, best)
-    if q.two_parts:
-        _second_part(p, order, best, scores, wanted, cand_tokens)
+    if runner is not None and ranked[runner] >= settings["also"] * top and p.pick(runner, "also"):
+        p.subject(runner, "also")
+    if q.two_parts:  # two subjects are often two documents
+        docs = {cands[i].doc_id for i, _ in p.picked.values()}
+        other = next((i for i in order[1:] if cands[i].doc_id not in docs), None)
+        if other is not None and ranked[other] >= settings["part"] * top and p.pick(other, "part"):
+            p.subject(other, "part")
     lead = cands[best].doc_id  # the best sentence's document leads; each document reads in order
     chosen = sorted(p.picked.values(), key=lambda x: (cands[x[0]].doc_id != lead, cands[x[0]].doc_id, cands[x[0]].at))
-    return tuple(Sentence(cands[i].passage, cands[i].start, cands[i].end, cands[i].text,
-                          float(scores[i]) if role in ("match", "also", "part") else 0.0, role) for i, role in chosen)
-
-
-def _date_line(p: _Picker, order: list[int], best: int) -> None:
-    """"When was it posted?": a web page's date line, in the best sentence's document."""
-    cands = p.cands
-    dated = [i for i in order if cands[i].doc_id == cands[best].doc_id and DATE.search(cands[i].text)
-             and len(cands[i].text.split()) < HEADING_WORDS]
-    key = _key(cands[dated[0]].text) if dated else ""
-    if dated and not p.pick(dated[0], "dated") and key in p.picked and p.picked[key][1] != "match":
-        p.picked[key] = (dated[0], "dated")  # already there as the runner-up (the best match stays the match)
-
-
-def _second_part(p: _Picker, order: list[int], best: int, scores: np.ndarray, wanted: dict[str, float],
-                 cand_tokens: list[set[str]]) -> None:
-    """The other part of a two-part question: first the best sentence of another document (two
-    subjects are often two documents), else the best one holding what the evidence still lacks."""
-    cands = p.cands
-    docs = {cands[i].doc_id for i, _ in p.picked.values()}
-    covered = p.covered(cand_tokens)
-    left = {t: w for t, w in wanted.items() if t not in covered}
-    other = next((i for i in order[1:] if cands[i].doc_id not in docs), None)
-    if other is not None and scores[other] >= SECOND_PART * scores[best]:
-        if p.pick(other, "part"):
-            p.complete(other)
-        return
-    for i in order[1:] if left else ():
-        if not p.has(i) and overlap(left, cand_tokens[i]) > 0 and scores[i] >= SECOND_PART * scores[best]:
-            if p.pick(i, "part"):
-                p.complete(i)
-            break
+    return tuple(Sentence(cands[i].passage, cands[i].start, cands[i].end, cands[i].text, float(ranked[i]), role)
+                 for i, role in chosen)
 
 
 def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def select(q: Question, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float]) -> Selection:
-    """Score every candidate against the question and choose the evidence."""
+def select(q: Question, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float], hits: list[Hit],
+           tags: list[tuple[Span, ...]], ranker: learned.Trees | None = None) -> Selection:
+    """Score every candidate against the question with the ranker and choose the evidence.
+    `tags`: each hit's entity spans (rag/models/entities.py), offsets in its chunk text."""
+    ranker = ranker or learned.ranker()
     wanted = weights(list(q.tokens), idf)
     tokens = with_context(cands, [set(t) for t in stems([c.text for c in cands])]) if cands else []
-    shares = np.array([overlap(wanted, t) for t in tokens], np.float32)
-    scores = score(cos, shares, np.array([c.passage for c in cands]))
-    if q.why:  # the answer to "why" is the sentence that gives a reason
-        scores = scores + WHY_BONUS * np.array([bool(_REASON.search(c.text)) for c in cands])
-    chosen = choose(q, cands, scores, wanted, tokens)
+    rows = features.sentence_rows(q, cands, cos, wanted, tokens, hits, tags)
+    ranked = ranker.predict(rows) if cands else np.zeros(0)
+    chosen = choose(q, cands, ranked, ranker.settings)
     where = {(c.passage, c.start): i for i, c in enumerate(cands)}
+    picked = tuple(where[s.passage, s.start] for s in chosen)
     # the evidence's closest sentence: a sentence that says "It ..." embeds without its subject
-    best_cos = max((float(cos[where[s.passage, s.start]]) for s in chosen), default=0.0)
-    return Selection(chosen, cos, shares, wanted, best_cos)
+    best_cos = max((float(cos[i]) for i in picked), default=0.0)
+    best = int(np.argmax(ranked)) if cands else -1
+    return Selection(chosen, cos, rows, ranked, best, picked, wanted, best_cos)

@@ -19,13 +19,10 @@ from ..text import names, numbers, stem, stems, terms, words
 
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 _WHY = re.compile(r"^(why|for what reason|what (is|was|are|were) the reasons?)\b|\bhow come\b", re.I)
-_LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|worries|goals?|things?|"
-                            r"values?|examples?|reasons?|factors?|items?|domains?|areas?)\b|"
-                            r"\b(list|name|enumerate)\b|\bin what (forms?|ways?)\b|\bwhich \w+s\b|"
-                            r"\bwhat \w+ does .* create\b", re.I)
+_LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|goals?|things?|examples?|reasons?|"
+                            r"factors?|items?|areas?)\b|\b(list|enumerate)\b|\bwhich \w+s\b", re.I)
 _PUBLISHED = re.compile(r"\b(publish|post|written|dated|release)", re.I)
-_TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which|in terms)\b|\beach\b|\bboth\b|"
-                        r"\b(and|as well as) the (essay|article|post|document)\b", re.I)
+_TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which)\b|\beach\b|\bboth\b", re.I)
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
 
 
@@ -41,6 +38,7 @@ class Question:
     numbers: frozenset[str]
     places: frozenset[str]  # names after "in" or "at": where the question asks about
     asks: str | None  # "number", "date" (or a length of time), "person", or None
+    kind: str | None  # the kind of answer asked for, finer (`asked_kind`): what the entity tags are matched with
     why: bool  # asks for a reason
     lists: bool  # asks for several things ("what kinds", "which ...s")
     two_parts: bool  # asks two things, or of two subjects ("..., and what ...", "both")
@@ -77,7 +75,7 @@ def read(question: str, history: list[tuple[str, str]] | None = None, limit: int
     text, truncated = clean(question, limit)
     return Question(text, truncated, search_query(text, history), tuple(words(text)), frozenset(terms(text)),
                     tuple(stems([text])[0]), frozenset(names(text)), frozenset(numbers(text)),
-                    frozenset(places(text)), asked_type(text), bool(_WHY.search(text)),
+                    frozenset(places(text)), asked_type(text), asked_kind(text), bool(_WHY.search(text)),
                     bool(_LIST_QUESTION.search(text)), bool(_TWO_PARTS.search(text)), bool(_PUBLISHED.search(text)),
                     bool(NEGATION.search(text)))
 
@@ -109,6 +107,29 @@ def asked_type(question: str) -> str | None:
     if _PERSON_Q.search(question):
         return "person"
     return None
+
+
+# the kind of answer a question asks for, read off its question words; in rag/models/entities.py's kinds
+_KIND_Q = [("percent", re.compile(r"\bwhat (percentage|percent|proportion|share)\b|\bhow much of\b", re.I)),
+           ("money", re.compile(r"\bhow much (money|did|does|do|was|is|were|are|would|will|has|have)\b|"
+                                r"\b(cost|price|paid|pay|earn|worth|salary|budget|revenue|income)\b", re.I)),
+           ("number", _NUMBER_Q),
+           ("date", _DATE_Q),
+           ("place", re.compile(r"^where\b|\b(in|from|to) where\b|\b(what|which) (country|city|state|region|"
+                                r"place|continent|town|area|location|nation)\b", re.I)),
+           ("organisation", re.compile(r"\b(what|which) (company|organi[sz]ation|group|agency|university|"
+                                       r"institution|party|team|firm|body)\b", re.I)),
+           ("person", re.compile(r"^(who|whom)\b|\b(by whom|to whom|whose|which person)\b", re.I)),
+           ("reason", _WHY),
+           ("definition", re.compile(r"^(what|who) (is|are|was|were) (an? |the )?[\w' -]{1,40}\?$|"
+                                     r"\b(define|definition|meaning of|what does .{1,40} mean)\b", re.I))]
+KINDS = tuple(k for k, _ in _KIND_Q)
+
+
+def asked_kind(question: str) -> str | None:
+    """The kind of answer asked for: a percent, money, number, date, place, organisation,
+    person, reason or definition (`KINDS`), or None (a "what" or "how" question of no kind)."""
+    return next((k for k, pattern in _KIND_Q if pattern.search(question)), None)
 
 
 def holds_type(q: Question, text: str) -> bool:

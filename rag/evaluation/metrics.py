@@ -150,7 +150,8 @@ def qa_metrics(rows: list[dict]) -> dict[str, float]:
     }
 
 
-SEED_KINDS = ("fact", "list", "definition", "paraphrase", "why", "two-doc", "off-topic", "near-topic")
+SEED_KINDS = ("fact", "list", "definition", "paraphrase", "why", "two-doc", "casual", "typo", "yes-no", "number",
+              "summary", "follow-up", "off-topic", "near-topic")
 
 
 def seed_metrics(rows: list[dict]) -> dict:

@@ -12,7 +12,9 @@ side by side, with the time of each stage and the p50 latency of one product que
 QA, on SQuAD 2.0-format data (corpus.jsonl, answers.jsonl): every question goes through
 the product's `answer()` over an index of all paragraphs; metrics in rag/evaluation/metrics.py.
 On the seed development set (a folder with questions.jsonl, ../shared/eval/seeds/), the
-corpus is the project's own seeds/ and the scores are those of its README, per kind.
+corpus is the project's own seeds/ and the scores are those of its README, per kind; a
+follow-up (a row with `history`) is asked after the questions of its history, with their
+answers passed as the conversation so far.
 """
 
 from __future__ import annotations
@@ -103,10 +105,10 @@ def table(result: dict) -> str:
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
-def _answered(pipe, question: str) -> tuple[object, str, float]:
+def _answered(pipe, question: str, history=None) -> tuple[object, str, float]:
     """The product's answer, the evidence it chose (joined) and the seconds the answer took."""
     t = time.perf_counter()
-    *pieces, a = pipe.stream(question)
+    *pieces, a = pipe.stream(question, history)
     seconds = time.perf_counter() - t
     return a, " ".join(pieces[0].evidence), seconds
 
@@ -124,7 +126,10 @@ def eval_seeds(data: Path, limit: int | None = None, config: Config | None = Non
     load = time.perf_counter() - t
     rows, seconds = [], []
     for q in questions:
-        a, said, sec = _answered(pipe, q["question"])
+        history = []  # a follow-up is asked after its history, each answer passed on as the chat does
+        for earlier in q.get("history", []):
+            history.append((earlier, pipe.answer(earlier, list(history)).text))
+        a, said, sec = _answered(pipe, q["question"], history or None)
         seconds.append(sec)
         rows.append({**q, "refused": a.abstained, "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
                      "cited_docs": [] if a.abstained else [c.doc_id[:3] for c in a.citations],
