@@ -74,12 +74,12 @@ def test_an_answer_that_restates_the_question_gives_way_to_the_quote(config):
 
 
 def test_a_generated_answer_that_carries_the_evidence_is_kept(config):
-    reply = "The SoULS project assembles the solar lamps locally in Bihar. [1]"
+    reply = "Local women are trained to repair the solar lamps. [1]"
     pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(reply),
                     log=lambda *_: None)
-    a = pipe.answer("Who repairs the solar lamps?")  # the fake embedder's best sentence is the one on assembly
+    a = pipe.answer("Who repairs the solar lamps?")
     assert [s.quoted for s in a.statements] == [False]
-    assert a.text == "The SoULS project assembles the solar lamps locally in Bihar. [1]"
+    assert a.text == reply
 
 
 def test_the_generator_reads_only_the_evidence(pipe):

@@ -7,7 +7,9 @@ What it reads (never ../shared/eval/squad2/answers.jsonl, never the questions of
 articles of squad2/ that train.jsonl leaves out):
 - ranker: ../shared/eval/squad1-train, the questions of N of its 442 articles (default 60,
   drawn with a fixed seed) over an index of those articles' paragraphs; a candidate sentence
-  is a positive when it is in the question's paragraph and holds a gold answer;
+  is a positive when it is in the question's paragraph and holds a gold answer; and the seed
+  development questions (a positive: in a gold document, holding a key), weighted to count as
+  `RANKER_SEED_SHARE` of the SQuAD positives;
 - refusal: ../shared/eval/squad2-fit (5,795 questions, 2,777 unanswerable) over its 558
   paragraphs, ../shared/eval/squad2/train.jsonl (2,725) over its 8 articles' paragraphs only,
   and the 80 seed development questions over seeds/ (follow-ups asked after their history),
@@ -17,7 +19,8 @@ articles of squad2/ that train.jsonl leaves out):
 Every figure it prints is cross-validated by article (GroupKFold): no article is both fitted
 and scored; the seeds are spread over the folds. The evidence settings (when a neighbour, the runner-up
 or another document's sentence joins the best one) and the refusal threshold are chosen on
-those out-of-fold predictions. The slow part (retrieval, embeddings, entity tags) is cached
+those out-of-fold predictions; the threshold is the one where SQuAD's accuracy and the
+seeds' (the documents this product is for) add up to the most. The slow part (retrieval, embeddings, entity tags) is cached
 under .cache/fit/ by content hash; LightGBM runs deterministically, so a second run writes
 the same files.
 """
@@ -48,6 +51,7 @@ EVAL = ROOT.parent / "shared" / "eval"
 GATHER_VERSION = 1  # bump when what is gathered per question changes
 SEED = 23
 SEED_SHARE = 0.2  # the seed questions together weigh this share of the SQuAD refusal questions
+RANKER_SEED_SHARE = 0.1  # the seeds' answer sentences together weigh this share of SQuAD's
 COST = 0.05  # an evidence sentence beyond the first must buy this much evidence recall
 RANKER = dict(objective="binary", learning_rate=0.05, num_leaves=31, min_data_in_leaf=50, feature_fraction=0.9,
               lambda_l2=1.0, deterministic=True, force_row_wise=True, num_threads=2, seed=SEED, verbose=-1)
@@ -127,13 +131,17 @@ def fit_trees(params: dict, trees: int, x, y, w=None):
     return lightgbm.train(params, lightgbm.Dataset(x, y, weight=w, free_raw_data=False), num_boost_round=trees)
 
 
-def out_of_fold(params, trees, x, y, groups, w=None) -> np.ndarray:
+def out_of_fold(params, trees, x, y, groups, w=None, models=None) -> np.ndarray:
+    """Each row's prediction by the model fitted on the other folds (`models`, when given, gets
+    {group: the model that did not see it})."""
     from sklearn.model_selection import GroupKFold
 
     oof = np.zeros(len(y))
     for fit_rows, score_rows in GroupKFold(FOLDS).split(x, y, groups):
         model = fit_trees(params, trees, x[fit_rows], y[fit_rows], None if w is None else w[fit_rows])
         oof[score_rows] = model.predict(x[score_rows])
+        if models is not None:
+            models.update({g: model for g in set(groups[score_rows])})
     return oof
 
 
@@ -189,18 +197,24 @@ def main() -> None:
     say(f"ranker: {len(s1)} questions of {len(chosen)} squad1-train articles, {len(docs)} paragraphs")
     rank_rows = gather("squad1", docs, s1, cache)
     x, y, qs = sentence_data(rank_rows)
-    groups = np.array([rank_rows[n]["title"] for n in qs])
-    oof = out_of_fold(RANKER, RANKER_TREES, x, y, groups)
-    from sklearn.metrics import roc_auc_score
-
-    say(f"  candidates {len(y)}, positives {int(y.sum())}; out-of-fold AUC {roc_auc_score(y, oof):.3f}")
-
-    # the evidence settings, on the out-of-fold scores (squad1) and the seeds
     seeds = read_jsonl(EVAL / "seeds" / "questions.jsonl")
     seed_rows = gather("seeds", [], seeds, cache)
-    ranker_all = fit_trees(RANKER, RANKER_TREES, x, y)
     seed_x, seed_y, seed_q = sentence_data(seed_rows)
-    seed_ranks = split_by_question(ranker_all.predict(seed_x), seed_q, seed_rows)
+    # the seeds join the ranker's data, their positives weighing RANKER_SEED_SHARE of SQuAD's, spread over the folds
+    all_x, all_y = np.vstack([x, seed_x]), np.concatenate([y, seed_y])
+    groups = np.array([rank_rows[n]["title"] for n in qs] + [f"seeds-{n % FOLDS}" for n in seed_q])
+    w = np.concatenate([np.ones(len(y)), np.full(len(seed_y), RANKER_SEED_SHARE * y.sum() / max(seed_y.sum(), 1))])
+    fold_models: dict = {}
+    oof_all = out_of_fold(RANKER, RANKER_TREES, all_x, all_y, groups, w, fold_models)
+    oof, seed_oof = oof_all[:len(y)], oof_all[len(y):]
+    from sklearn.metrics import roc_auc_score
+
+    say(f"  candidates {len(y)} (+{len(seed_y)} of the seeds), positives {int(y.sum())} (+{int(seed_y.sum())}); "
+        f"out-of-fold AUC {roc_auc_score(y, oof):.3f} (SQuAD), {roc_auc_score(seed_y, seed_oof):.3f} (seeds)")
+
+    # the evidence settings, on the out-of-fold scores
+    ranker_all = fit_trees(RANKER, RANKER_TREES, all_x, all_y, w)
+    seed_ranks = split_by_question(seed_oof, seed_q, seed_rows)
     ranks = split_by_question(oof, qs, rank_rows)
     labels = split_by_question(y, qs, rank_rows)
     seed_labels = split_by_question(seed_y, seed_q, seed_rows)
@@ -221,7 +235,8 @@ def main() -> None:
     say(f"  chosen {settings}: squad1 top {a[0]:.3f}, evidence {a[1]:.3f}, {a[2]:.2f} sentences; "
         f"seeds evidence {b[1]:.3f}, {b[2]:.2f} sentences")
     ranker = as_trees(ranker_all, features.SENTENCE_FEATURES, settings, {
-        "data": f"squad1-train, {len(chosen)} articles (seed {SEED}), {len(s1)} questions, {len(y)} candidates",
+        "data": f"squad1-train, {len(chosen)} articles (seed {SEED}), {len(s1)} questions, {len(y)} candidates; "
+                f"the {len(seed_rows)} seed questions weighted {RANKER_SEED_SHARE}",
         "cv_auc": round(float(roc_auc_score(y, oof)), 4), "cv_top_holds_answer": round(a[0], 4),
         "cv_evidence_holds_answer": round(a[1], 4), "params": RANKER, "trees": RANKER_TREES})
     check = ranker_all.predict(x[:2000])
@@ -236,9 +251,13 @@ def main() -> None:
     train_rows = gather("squad2-train", train_docs, train, cache)
     rows = fit_rows + train_rows + seed_rows
     xq, yq, kinds, groups = [], [], [], []
+    # a seed question's evidence is chosen by the ranker fitted without it, as a new question's would be
+    seed_rankers = {n: as_trees(fold_models[f"seeds-{n % FOLDS}"], features.SENTENCE_FEATURES, settings, {})
+                    for n in set(seed_q.tolist())}
     for r in rows:
         q = read_q(r)
-        sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"], ranker=ranker)
+        own = seed_rankers.get(next((n for n, s in enumerate(seed_rows) if s is r), -1), ranker)
+        sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"], ranker=own)
         xq.append(features.question_row(q, r["hits"], sel))
         said = [r["cands"][i] for i in sel.chosen]
         lead = r["cands"][sel.best].doc_id if said else None
@@ -261,7 +280,7 @@ def main() -> None:
     best = None
     for t in np.arange(0.05, 0.8, 0.025):
         ok = np.where(oof_q >= t, yq == 1, ~answerable)
-        value = np.average(ok, weights=w)
+        value = ok[~is_seed].mean() + ok[is_seed].mean()  # SQuAD's and the seeds' accuracy count alike
         s = ~is_seed
         line = (f"  {t:.3f} | {ok[s].mean():.3f}, {(oof_q[s & ~answerable] < t).mean():.3f}, "
                 f"{(oof_q[s & answerable] < t).mean():.3f} | {int(ok[is_seed & answerable].sum())}/"

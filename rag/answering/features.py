@@ -6,7 +6,8 @@ similarity (raw, and against the best candidate), IDF-weighted coverage of the q
 words, shared word pairs, the passage's rank and similarity, the sentence's place and length,
 whether it holds an entity of the kind the question asks for (rag/models/entities.py tags)
 or a number or date the question does not, a reason for a "why" question, and its
-neighbours' similarities. `question_row` describes the chosen evidence as the refusal model
+neighbours' similarities (a sentence after one that restates the question, or ends on a
+colon, is often where the answer is). `question_row` describes the chosen evidence as the refusal model
 reads it: how sure the ranker is, and what the question names or asks for that the
 evidence lacks. Plain numbers in and out: the same code serves fitting (tools/fit.py) and
 answering, so a feature cannot mean one thing in one and another in the other.
@@ -27,7 +28,8 @@ SENTENCE_FEATURES = ("cos", "cos_gap", "cos_rank", "overlap", "overlap_gap", "ov
                      "pairs", "passage", "passage_similarity", "passage_gap", "passage_score_gap", "passage_overlap",
                      "passage_overlap_gap", "window_overlap", "window_overlap_gap", "spread", "run", "index", "words",
                      "new_words", "kind_match", "kind_count", "new_entities", "new_numbers", "dated", "reason",
-                     "pronoun", "connective", "colon", "prev_cos", "prev_overlap", "next_cos", "next_overlap",
+                     "pronoun", "connective", "colon", "prev_cos", "prev_overlap", "prev_new_words", "prev_colon",
+                     "next_cos", "next_overlap",
                      "q_kind", "q_why", "q_lists", "q_two_parts", "q_negated", "q_tokens")
 QUESTION_FEATURES = ("p_best", "p_second", "p_gap", "p_top3", "p_above_half", "similarity", "sentence_score",
                      "sentence_overlap", "evidence_overlap", "names_missing", "type_missing", "kind_missing",
@@ -132,6 +134,8 @@ def sentence_rows(q: Question, cands, cos: np.ndarray, wanted: dict[str, float],
                    len(numbers(c.text) - q.numbers), bool(DATE.search(c.text)), bool(_REASON.search(c.text)),
                    bool(PRONOUN.match(c.text)), bool(_CONNECTIVE.match(c.text)), c.text.rstrip().endswith(":"),
                    cos[prev] if prev is not None else 0.0, overlap[prev] if prev is not None else 0.0,
+                   len(own[prev] - q.terms) if prev is not None else -1.0,
+                   cands[prev].text.rstrip().endswith(":") if prev is not None else False,
                    cos[nxt] if nxt is not None else 0.0, overlap[nxt] if nxt is not None else 0.0, *q_row)
     return rows
 
