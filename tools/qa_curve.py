@@ -6,7 +6,7 @@
 The answer to a question does not depend on the abstention threshold (decoding is greedy, and
 a generated answer that fails the check gives way to the quoted evidence, never to a
 refusal), so the rows of one run with `--min-confidence 0` say what every threshold would do:
-a question is refused at threshold t when it was refused anyway (the rules of rag/answering/abstain.py)
+a question is refused at threshold t when it was refused anyway (no evidence, or none of its words in the passages)
 or its confidence is below t. Prints the SQuAD metrics of rag/evaluation/metrics.py for each t. This
 reads measured rows; it fits nothing.
 """

@@ -10,8 +10,10 @@ evidence ranker is and what the question names or asks for that the evidence lac
 (rag/answering/features.py `QUESTION_FEATURES`): a name or number of the question absent
 from the evidence's documents, the kind of answer asked for (a person, a date, an amount)
 absent from the evidence, a negated question, question words the best sentence lacks.
-Below the threshold chosen on fitting data (`Config.min_confidence` overrides it) the answer
-is a refusal, which says in plain words what was missing.
+Below the threshold chosen on fitting data (`Config.min_confidence` overrides it), or when
+one of the rules `make fit` kept beside the model holds (its file's `refuse_when`: the kind of
+answer asked for is absent from the evidence, half the question's names are absent from its
+documents), the answer is a refusal, which says in plain words what was missing.
 """
 
 from __future__ import annotations
@@ -63,8 +65,12 @@ def assess(q: Question, hits: list[Hit], selection: Selection, config: Config,
     found = set().union(*(terms(h.chunk.text) | terms(h.title) for h in hits)) if hits else set()
     absent = wanted - found  # stems ("distribut"); the refusal names the question's own words
     missing = tuple(sorted({w for w in q.words if stem(w) in absent}))
-    answerable = bool(selection.sentences) and len(absent) < len(wanted) and confidence >= threshold
-    return Assessment(dict(zip(QUESTION_FEATURES, map(float, x), strict=True)), missing, confidence, answerable)
+    named = dict(zip(QUESTION_FEATURES, map(float, x), strict=True))
+    # the rules `make fit` kept beside the model: what the question asks for is not in the evidence
+    vetoed = any(named[f] >= at_least for f, at_least in model.settings.get("refuse_when", ()))
+    answerable = (bool(selection.sentences) and len(absent) < len(wanted) and confidence >= threshold
+                  and not vetoed)
+    return Assessment(named, missing, confidence, answerable)
 
 
 def refusal(assessment: Assessment | None) -> str:
