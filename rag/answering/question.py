@@ -119,7 +119,9 @@ _KIND_Q = [("percent", re.compile(r"\bwhat (percentage|percent|proportion|share)
                                 r"place|continent|town|area|location|nation)\b", re.I)),
            ("organisation", re.compile(r"\b(what|which) (company|organi[sz]ation|group|agency|university|"
                                        r"institution|party|team|firm|body)\b", re.I)),
-           ("person", re.compile(r"^(who|whom)\b|\b(by whom|to whom|whose|which person)\b", re.I)),
+           # "who did ..." asks for a name; "who are the ...?" may be answered by a description
+           ("person", re.compile(_PERSON_Q.pattern + r"|^whom?\b(?! (is|are|was|were)\b)|\b(to whom|whose)\b",
+                                 re.I)),
            ("reason", _WHY),
            ("definition", re.compile(r"^(what|who) (is|are|was|were) (an? |the )?[\w' -]{1,40}\?$|"
                                      r"\b(define|definition|meaning of|what does .{1,40} mean)\b", re.I))]
