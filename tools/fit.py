@@ -46,7 +46,6 @@ from rag.config import Config  # noqa: E402
 from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
 from rag.evaluation.metrics import contains_answer  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.text import stems  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 GATHER_VERSION = 1  # bump when what is gathered per question changes
@@ -124,9 +123,7 @@ def sentence_data(rows: list[dict]):
         cands = r["cands"]
         if not cands:
             continue
-        wanted = evidence.weights(list(q.tokens), r["idf"])
-        tokens = evidence.with_context(cands, [set(t) for t in stems([c.text for c in cands])])
-        xs.append(features.sentence_rows(q, cands, r["cos"], wanted, tokens, r["hits"], r["tags"]))
+        xs.append(evidence.describe(q, cands, r["cos"], r["idf"], r["hits"], r["tags"])[1])
         ys.append([holds(r, c) for c in cands])
         qs.append(np.full(len(cands), n))
     return np.vstack(xs), np.concatenate(ys).astype(float), np.concatenate(qs)
@@ -261,9 +258,10 @@ def main() -> None:
     # a seed question's evidence is chosen by the ranker fitted without it, as a new question's would be
     seed_rankers = {n: as_trees(fold_models[f"seeds-{n % FOLDS}"], features.SENTENCE_FEATURES, settings, {})
                     for n in set(seed_q.tolist())}
+    seed_number = {id(r): n for n, r in enumerate(seed_rows)}
     for r in rows:
         q = read_q(r)
-        own = seed_rankers.get(next((n for n, s in enumerate(seed_rows) if s is r), -1), ranker)
+        own = seed_rankers.get(seed_number.get(id(r), -1), ranker)
         sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"], ranker=own)
         xq.append(features.question_row(q, r["hits"], sel))
         said = [r["cands"][i] for i in sel.chosen]

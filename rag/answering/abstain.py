@@ -50,15 +50,11 @@ class Assessment:
         return self.features["evidence_overlap"]
 
 
-def features(q: Question, hits: list[Hit], selection: Selection) -> tuple[float, ...]:
-    return question_row(q, hits, selection)
-
-
 def assess(q: Question, hits: list[Hit], selection: Selection, config: Config,
            model: learned.Trees | None = None) -> Assessment:
     """Weigh the evidence chosen for `q` from the retrieved `hits`."""
     model = model or learned.refusal()
-    x = features(q, hits, selection)
+    x = question_row(q, hits, selection)
     confidence = float(model.predict([x])[0]) if selection.sentences else 0.0
     threshold = model.settings["min_confidence"] if config.min_confidence is None else config.min_confidence
     wanted = q.terms

@@ -196,14 +196,21 @@ def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def describe(q: Question, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float], hits: list[Hit],
+             tags: list[tuple[Span, ...]]) -> tuple[dict[str, float], np.ndarray]:
+    """The question's weighted words and every candidate's ranker features (what `make fit` fits on)."""
+    wanted = weights(list(q.tokens), idf)
+    own = stems([c.text for c in cands]) if cands else []
+    tokens = with_context(cands, [set(t) for t in own])
+    return wanted, features.sentence_rows(q, cands, cos, wanted, own, tokens, hits, tags)
+
+
 def select(q: Question, cands: list[Candidate], cos: np.ndarray, idf: dict[str, float], hits: list[Hit],
            tags: list[tuple[Span, ...]], ranker: learned.Trees | None = None) -> Selection:
     """Score every candidate against the question with the ranker and choose the evidence.
     `tags`: each hit's entity spans (rag/models/entities.py), offsets in its chunk text."""
     ranker = ranker or learned.ranker()
-    wanted = weights(list(q.tokens), idf)
-    tokens = with_context(cands, [set(t) for t in stems([c.text for c in cands])]) if cands else []
-    rows = features.sentence_rows(q, cands, cos, wanted, tokens, hits, tags)
+    wanted, rows = describe(q, cands, cos, idf, hits, tags)
     ranked = ranker.predict(rows) if cands else np.zeros(0)
     chosen = choose(q, cands, ranked, ranker.settings)
     where = {(c.passage, c.start): i for i, c in enumerate(cands)}

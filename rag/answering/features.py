@@ -88,15 +88,14 @@ def new_entities(q: Question, text: str, spans: tuple[Span, ...]) -> list[str]:
     return [kind for s, e, kind in spans if text[s:e].lower() not in asked]
 
 
-def sentence_rows(q: Question, cands, cos: np.ndarray, wanted: dict[str, float], tokens: list[set[str]],
-                  hits: list[Hit], tags: list[tuple[Span, ...]]) -> np.ndarray:
+def sentence_rows(q: Question, cands, cos: np.ndarray, wanted: dict[str, float], own_list: list[list[str]],
+                  tokens: list[set[str]], hits: list[Hit], tags: list[tuple[Span, ...]]) -> np.ndarray:
     """The ranker's features (`SENTENCE_FEATURES`) of every candidate: an (n, features) array.
-    `tokens`: each candidate's stems (with its subject's, for one that starts with a pronoun);
-    `tags`: each hit's entity spans, offsets in its chunk text."""
+    `own_list`: each candidate's stems in order; `tokens`: the same as sets, with its subject's for
+    one that starts with a pronoun; `tags`: each hit's entity spans, offsets in its chunk text."""
     n = len(cands)
     if not n:
         return np.zeros((0, len(SENTENCE_FEATURES)), np.float32)
-    own_list = stems([c.text for c in cands])
     own = [set(t) for t in own_list]
     overlap = np.array([_share(wanted, t) for t in tokens], np.float32)
     own_overlap = np.array([_share(wanted, t) for t in own], np.float32)

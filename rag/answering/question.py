@@ -21,7 +21,6 @@ _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she
 _WHY = re.compile(r"^(why|for what reason|what (is|was|are|were) the reasons?)\b|\bhow come\b", re.I)
 _LIST_QUESTION = re.compile(r"\b(what|which) (kinds?|types?|sorts?|forms?|ways?|goals?|things?|examples?|reasons?|"
                             r"factors?|items?|areas?)\b|\b(list|enumerate)\b|\bwhich \w+s\b", re.I)
-_PUBLISHED = re.compile(r"\b(publish|post|written|dated|release)", re.I)
 _TWO_PARTS = re.compile(r",? and (what|why|how|when|where|who|which)\b|\beach\b|\bboth\b", re.I)
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b", re.I)
 
@@ -42,7 +41,6 @@ class Question:
     why: bool  # asks for a reason
     lists: bool  # asks for several things ("what kinds", "which ...s")
     two_parts: bool  # asks two things, or of two subjects ("..., and what ...", "both")
-    published: bool  # asks when a page was published or posted
     negated: bool  # says "not", "never", "no" ...
 
     @property
@@ -76,7 +74,7 @@ def read(question: str, history: list[tuple[str, str]] | None = None, limit: int
     return Question(text, truncated, search_query(text, history), tuple(words(text)), frozenset(terms(text)),
                     tuple(stems([text])[0]), frozenset(names(text)), frozenset(numbers(text)),
                     frozenset(places(text)), asked_type(text), asked_kind(text), bool(_WHY.search(text)),
-                    bool(_LIST_QUESTION.search(text)), bool(_TWO_PARTS.search(text)), bool(_PUBLISHED.search(text)),
+                    bool(_LIST_QUESTION.search(text)), bool(_TWO_PARTS.search(text)),
                     bool(NEGATION.search(text)))
 
 
