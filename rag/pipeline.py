@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answering import abstain, check, evidence, prompt, question, quote
+from .answering import abstain, check, evidence, prompt, question, quote, spelling
 from .config import Config
 from .ingest import library
 from .models.embed import Embedder, MiniLM
@@ -82,6 +82,7 @@ class Pipeline:
         self.tagger = tagger or SpacyTagger()
         self.log = log
         self._index: Store | None = None
+        self._vocabulary: spelling.Vocabulary | None = None  # the indexed documents' words
         self._lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(VECTOR_CACHE)  # sentence -> embedding
         self._vectors_lock = threading.Lock()
@@ -105,7 +106,14 @@ class Pipeline:
                     self.log(f"skipped {s.path}: {s.reason}")
                 self._index = ensure(docs, self.embedder, self.config, log=self.log, progress=progress,
                                      workers=workers)
+                self._vocabulary = spelling.Vocabulary.of(d.text for d in docs)
             return self._index
+
+    @property
+    def vocabulary(self) -> spelling.Vocabulary:
+        """The words of the indexed documents, which misspelled question words are read as."""
+        self.load_index()
+        return self._vocabulary
 
     def add(self, paths: list, names: list[str] | None = None,
             progress: Callable[[Progress], None] | None = None,
@@ -148,8 +156,11 @@ class Pipeline:
         self.tagger.tag(["Warm."])
 
     def read(self, text: str, history=None) -> question.Question:
-        """The question, analysed once for every later stage."""
-        return question.read(text, history, self.config.max_question_chars)
+        """The question, its misspellings corrected (rag/answering/spelling.py), analysed once
+        for every later stage."""
+        question.clean(text, self.config.max_question_chars)  # a bad question fails before the index loads
+        fixed, corrections = spelling.correct(text, self.vocabulary)
+        return question.read(fixed, history, self.config.max_question_chars, corrections)
 
     def retrieve(self, text: str, history=None) -> list[Hit]:
         query = question.search_query(text, history)
@@ -215,7 +226,8 @@ class Pipeline:
         sources = found.sources
         shown = list(dict.fromkeys(found.hits[: self.config.top_k] + sources))
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
-        notice = "(Your question was shortened to fit the model.) " if q.truncated else ""
+        notice = spelling.notice(q.corrections) + ("(Your question was shortened to fit the model.) "
+                                                   if q.truncated else "")
         yield Retrieved(shown, judged.confidence, judged.answerable, tuple(s.text for s in found.selection.sentences))
         if not judged.answerable:
             reply = notice + abstain.refusal(judged)

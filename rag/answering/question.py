@@ -42,6 +42,7 @@ class Question:
     lists: bool  # asks for several things ("what kinds", "which ...s")
     two_parts: bool  # asks two things, or of two subjects ("..., and what ...", "both")
     negated: bool  # says "not", "never", "no" ...
+    corrections: tuple[tuple[str, str], ...] = ()  # misspelled words read as the documents' words (spelling.py)
 
     @property
     def follow_up(self) -> bool:
@@ -68,14 +69,16 @@ def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
     return question
 
 
-def read(question: str, history: list[tuple[str, str]] | None = None, limit: int = 2000) -> Question:
-    """Analyse `question` (asked after `history`, the (question, answer) pairs so far) once."""
+def read(question: str, history: list[tuple[str, str]] | None = None, limit: int = 2000,
+         corrections: tuple[tuple[str, str], ...] = ()) -> Question:
+    """Analyse `question` (asked after `history`, the (question, answer) pairs so far) once;
+    `corrections`: the words already corrected in it (as written, as read)."""
     text, truncated = clean(question, limit)
     return Question(text, truncated, search_query(text, history), tuple(words(text)), frozenset(terms(text)),
                     tuple(stems([text])[0]), frozenset(names(text)), frozenset(numbers(text)),
                     frozenset(places(text)), asked_type(text), asked_kind(text), bool(_WHY.search(text)),
                     bool(_LIST_QUESTION.search(text)), bool(_TWO_PARTS.search(text)),
-                    bool(NEGATION.search(text)))
+                    bool(NEGATION.search(text)), corrections)
 
 
 _NUMBER_Q = re.compile(r"^(how (many|much)|what (number|percentage|percent|amount|proportion))\b|"
