@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answering import abstain, check, evidence, prompt, question, quote, spelling
+from .answering import abstain, check, compose, evidence, prompt, question, quote, spelling
 from .config import Config
 from .ingest import library
 from .models.embed import Embedder, MiniLM
@@ -46,11 +46,17 @@ class Found:
     hits: list[Hit]  # every passage searched for evidence, best first
     selection: evidence.Selection  # the evidence chosen among their sentences
     assessment: abstain.Assessment  # whether it answers the question
+    tags: list[tuple[Span, ...]] = ()  # each hit's entity spans
 
     @property
     def sources(self) -> list[Hit]:
         """The passages the evidence comes from, in the evidence's order: what the generator reads."""
         return [self.hits[p - 1] for p in self._passages]
+
+    @property
+    def source_tags(self) -> list[tuple[Span, ...]]:
+        """The entity spans of each of `sources`."""
+        return [self.tags[p - 1] for p in self._passages]
 
     @property
     def numbered(self) -> list[tuple[int, evidence.Sentence]]:
@@ -211,12 +217,15 @@ class Pipeline:
         """Retrieve for `q`, choose the evidence and weigh it (rag/answering/evidence.py, abstain.py)."""
         g = self.gather(q)
         selection = evidence.select(q, g.cands, g.cos, g.idf, g.hits, g.tags)
-        return Found(g.index, g.hits, selection, abstain.assess(q, g.hits, selection, self.config))
+        return Found(g.index, g.hits, selection, abstain.assess(q, g.hits, selection, self.config), g.tags)
 
-    def stream(self, text: str, history=None) -> Iterator[Retrieved | str | Answer]:
+    def stream(self, text: str, history=None, always_generate: bool = False) -> Iterator[Retrieved | str | Answer]:
         """Yield what was `Retrieved` (before generating), the model's text as it is
-        generated, then the checked `Answer`: the generated sentences the citation check
-        accepted when they carry the evidence, else the evidence quoted verbatim, or a refusal."""
+        generated, then the checked `Answer`: the short answer and its proof when the evidence
+        states one (rag/answering/compose.py), else the generated sentences the citation check
+        accepted when they carry the evidence, else the evidence quoted verbatim; or a refusal.
+        The generator runs only where its words were measured to survive (`always_generate`:
+        whatever the evidence, as tools/generation.py measures)."""
         t0 = time.perf_counter()
         q = self.read(text, history)
         self.warm()
@@ -237,18 +246,23 @@ class Pipeline:
             return
         chosen = found.numbered
         t2 = time.perf_counter()
-        raw = ""
-        for piece in self.generator.stream(prompt.prompt(q.text, [(n, s.text) for n, s in chosen]),
-                                           self.config.max_new_tokens, stop=prompt.enough):
-            raw += piece
-            yield piece
-        t3 = time.perf_counter()
-        parts = check.sentences(raw)
-        sentence_vecs = self.encode(parts) if parts else np.zeros((0, 1), np.float32)
-        passage_vecs = found.index.vectors_of([h.row for h in sources])
-        checked = check.attach(parts, sources, sentence_vecs, passage_vecs, q)
-        checked = quote.settle(checked, chosen, sources, q)
-        timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
+        checked = None if always_generate else compose.answer_first(q, chosen, sources, found.source_tags,
+                                                                    found.selection.weights)
+        if checked is None and (always_generate or compose.worth_generating(q, chosen)):
+            raw = ""
+            for piece in self.generator.stream(prompt.prompt(q.text, [(n, s.text) for n, s in chosen]),
+                                               self.config.max_new_tokens, stop=prompt.enough):
+                raw += piece
+                yield piece
+            t3 = time.perf_counter()
+            parts = check.sentences(raw)
+            sentence_vecs = self.encode(parts) if parts else np.zeros((0, 1), np.float32)
+            passage_vecs = found.index.vectors_of([h.row for h in sources])
+            checked = check.attach(parts, sources, sentence_vecs, passage_vecs, q)
+            checked = quote.settle(checked, chosen, sources, q)
+            timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
+        elif checked is None:
+            checked = quote.quote(chosen, sources)
         timings["total"] = time.perf_counter() - t0
         yield Answer(notice + checked.text, checked.citations, False, timings, shown, checked.dropped,
                      judged.confidence, checked.statements)

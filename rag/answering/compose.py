@@ -1,0 +1,150 @@
+"""The answer first: the short answer the evidence states, before the quote that proves it.
+
+When a question asks for a person, place, organisation, date, number, amount or share
+(`Question.kind`) and the best evidence sentence holds an entity of that kind (spaCy's tags,
+rag/models/entities.py) that the question does not already name, that entity is the answer's
+first sentence ("Odile Varnasse. [1]"); of several, the one nearest the question's words in
+the sentence. A count keeps the noun it counts ("50 states", never a bare "50"). How often
+this lead is a gold answer on fitting data is printed by `tools/leads.py`.
+
+A yes/no question ("Does ...?", "Is ...?") gets "Yes." or "No." first when the best sentence
+holds most of what the question asks (`AFFIRMS` of its IDF weight) and says it with the same
+or the opposite polarity (a "not" or "never" the question lacks, or lacks one it has). When
+the sentence holds less of it, no yes or no is claimed.
+Leaves out: which sentences are evidence (rag/answering/evidence.py) and the quote itself
+(rag/answering/quote.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models.entities import Span
+from ..text import STOPWORDS, stem, words
+from ..types import Hit, Statement
+from .check import Checked, joined
+from .evidence import Sentence
+from .question import NEGATION, Question
+from .quote import quote
+
+# the kinds of answer a lead is given for, and the entity kinds that answer each
+ANSWERED_BY = {"person": {"person"}, "place": {"place"}, "organisation": {"organisation"}, "date": {"date"},
+               "number": {"number"}, "money": {"money"}, "percent": {"percent"}}
+_COUNTED = re.compile(r"\s+((?:[a-z][a-z-]+ ){0,1}[a-z][a-z-]+)")  # the words after a count: "50 [US] states"
+_BARE_NUMBER = re.compile(r"^[\d,.]+$|^(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
+                          r"thousands?|millions?|billions?)$", re.I)
+_YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|must|may)"
+                     r"(n['’]t|not)?\b", re.I)
+_ONLY = re.compile(r"\b(only|solely|merely|exclusively)\b", re.I)
+_MORE_THAN = re.compile(r"\b(more than|not only|not just|not merely|beyond)\b", re.I)
+# words about the documents themselves ("according to the article", "does the essay say"): not what is asked
+_ABOUT_THE_SOURCE = {"accord", "say", "said", "articl", "essay", "post", "document", "text", "author", "report",
+                     "claim", "state", "write", "wrote", "suggest", "argu"}
+SCOPE = 4  # words after a negation that it bears on, within its clause
+_CLAUSE = {",", ";", ":", "that", "which", "because", "but", "although", "while", "since"}
+AFFIRMS = 0.6  # share of the question's IDF weight the sentence must hold to answer yes or no
+LEAD_SCORE = 0.4  # below this ranker score of the best sentence its entity is a gold answer less than 3 times in 5
+# (squad2-fit, tools/leads.py), and the quote stands alone
+
+
+def lead(q: Question, sentence: str, spans: list[Span], weights: dict[str, float] | None = None) -> str | None:
+    """The short answer `sentence` gives to `q` (module doc), or None. `spans` are the entity
+    spans of the sentence (offsets in it); `weights` the IDF of the question's stems."""
+    wanted = ANSWERED_BY.get(q.kind or "")
+    if not wanted:
+        return None
+    asked = q.text.lower()
+    found = [(s, e) for s, e, kind in spans if kind in wanted
+             and not all(w in asked for w in re.findall(r"\w+", sentence[s:e].lower()))]
+    if not found:
+        return None
+    if q.kind == "number":  # "how many countries": the count of countries, if the sentence has one
+        found = [se for se in found if _counted(sentence, se) & q.terms] or found
+    s, e = min(found, key=lambda se: _distance(q, sentence, se, weights))
+    text = sentence[s:e].strip(" ,;:.")
+    if q.kind == "number" and _BARE_NUMBER.match(text.split()[-1] if text.split() else ""):
+        counted = _COUNTED.match(sentence[e:])
+        if counted:
+            noun = [w for w in counted.group(1).split() if w not in STOPWORDS]
+            if noun:
+                text += " " + " ".join(counted.group(1).split()[: counted.group(1).split().index(noun[-1]) + 1])
+    return text or None
+
+
+def _counted(sentence: str, span: tuple[int, int]) -> set[str]:
+    """The stems of the words right after a count: what it counts ("40 towns" -> {"town"})."""
+    counted = _COUNTED.match(sentence[span[1]:])
+    return {stem(w) for w in counted.group(1).split() if w not in STOPWORDS} if counted else set()
+
+
+def _distance(q: Question, sentence: str, span: tuple[int, int], weights) -> float:
+    """How far (in characters) the span stands from the question's words in the sentence,
+    each occurrence weighed by its word's IDF; the nearest span is the answer."""
+    total, weight = 0.0, 0.0
+    for m in re.finditer(r"\w+", sentence.lower()):
+        t = stem(m.group())
+        if t not in q.terms:
+            continue
+        w = (weights or {}).get(t, 1.0)
+        gap = span[0] - m.end() if m.end() <= span[0] else m.start() - span[1] if m.start() >= span[1] else 0
+        total += w * max(gap, 0)
+        weight += w
+    return total / weight if weight else float(span[0])
+
+
+def yes_no(q: Question, sentence: str, weights: dict[str, float] | None = None) -> str | None:
+    """"Yes" or "No" when `sentence` says what the yes/no question `q` asks (module doc), else None."""
+    if not _YES_NO.match(q.text):
+        return None
+    said = {stem(w) for w in words(sentence)}
+    content = _YES_NO.sub("", q.text)  # "Isn't it ...?" asks what "Is it ...?" asks
+    asked = {stem(w) for w in words(content)} - _ABOUT_THE_SOURCE
+    if not asked:
+        return None
+    weight = {t: (weights or {}).get(t, 1.0) for t in asked}
+    if sum(w for t, w in weight.items() if t in said) < AFFIRMS * sum(weight.values()):
+        return None
+    if _ONLY.search(q.text) and _MORE_THAN.search(sentence):
+        return "No"  # "Is it only X?" / "It is more than X."
+    return "No" if _denies(sentence, asked) != bool(NEGATION.search(content)) else "Yes"
+
+
+def _denies(sentence: str, asked: set[str]) -> bool:
+    """Whether a negation in `sentence` bears on what is asked: one of the question's words
+    stands within `SCOPE` words after it ("does not require retreat", "not mutually exclusive")."""
+    tokens = re.findall(r"[\w']+|[,;:]", sentence.lower())
+    for i, t in enumerate(tokens):
+        if NEGATION.fullmatch(t):
+            scope = []
+            for w in tokens[i + 1: i + 1 + SCOPE]:
+                if w in _CLAUSE:
+                    break  # "not surprising that the river ...": the negation ends with its clause
+                scope.append(w)
+            if any(stem(w) in asked for w in scope):
+                return True
+    return False
+
+
+def answer_first(q: Question, evidence: list[tuple[int, Sentence]], sources: list[Hit],
+                 tags: list[tuple[Span, ...]], weights: dict[str, float] | None = None) -> Checked | None:
+    """The short answer, or "Yes."/"No.", then the best evidence sentence quoted (with the
+    sentence before it, when it was taken for its pronoun), cited; None when neither applies.
+    `tags`: the entity spans of each of `sources` (offsets in its text)."""
+    best = next(((n, s) for n, s in evidence if s.role == "match"), None)
+    if best is None:
+        return None
+    n, s = best
+    first = yes_no(q, s.text, weights)
+    if first is None and s.score >= LEAD_SCORE:
+        spans = [(a - s.start, b - s.start, k) for a, b, k in tags[n - 1] if a >= s.start and b <= s.end]
+        first = lead(q, s.text, spans, weights)
+    if first is None:
+        return None
+    quoted = quote([(m, e) for m, e in evidence if e.role in ("match", "previous") and m == n], sources)
+    statements = [Statement(first.rstrip(".") + ".", n, quoted=False), *quoted.statements]
+    return Checked(joined(statements), quoted.citations, [], statements)
+
+
+def worth_generating(q: Question, evidence: list[tuple[int, Sentence]]) -> bool:
+    """Whether the generator's words are likely to be kept for this evidence (tools/generation.py)."""
+    return True
