@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import fit  # noqa: E402
+
 from rag.config import Config  # noqa: E402
 from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
 from rag.evaluation.metrics import contains_answer  # noqa: E402

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import fit  # noqa: E402
+
 from rag.answering import compose, evidence  # noqa: E402
 from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
 from rag.evaluation.metrics import contains_answer  # noqa: E402
@@ -55,7 +56,8 @@ def main() -> None:
         n = counts.setdefault(q.kind, Counter())
         n["questions"] += 1
         n["best holds an answer"] += contains_answer(c.text, r["answers"])
-        for way, pick in (("nearest", None), ("first", lambda q, s, se, w: se[0]), ("last", lambda q, s, se, w: -se[0])):
+        ways = (("nearest", None), ("first", lambda q, s, se, w: se[0]), ("last", lambda q, s, se, w: -se[0]))
+        for way, pick in ways:
             if pick is not None:
                 kept, compose._distance = compose._distance, pick
             try:
