@@ -17,14 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answering import abstain, check, compose, evidence, prompt, question, quote, spelling
+from .answering import abstain, check, compose, evidence, prompt, question, quote, spelling, summary
 from .config import Config
 from .ingest import library
+from .ingest.chunk import chunk_document
 from .models.embed import Embedder, MiniLM
 from .models.entities import SpacyTagger, Span, Tagger
 from .models.generate import Generator, SmolLM
 from .storage import Store, Workers, ensure, retrieve
-from .types import Answer, Citation, Document, Hit, Progress, Retrieved
+from .text import stems
+from .types import Answer, Document, Hit, Progress, Retrieved
 
 VECTOR_CACHE = 50_000  # sentence embeddings kept between questions (~75 MB at 384 floats)
 TAG_CACHE = 20_000  # passages whose entity tags are kept: each passage is tagged once
@@ -68,11 +70,6 @@ class Found:
         return list(dict.fromkeys(s.passage for s in self.selection.sentences))
 
 
-def closest(hits: list[Hit]) -> list[Citation]:
-    """The passages shown beside a refusal: cited, but marked as not holding the answer."""
-    return [check.cited(h, n, supported=False) for n, h in enumerate(hits, 1)]
-
-
 class Pipeline:
     def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
                  generator: Generator | None = None, log=print, documents: list[Document] | None = None,
@@ -89,6 +86,7 @@ class Pipeline:
         self.log = log
         self._index: Store | None = None
         self._vocabulary: spelling.Vocabulary | None = None  # the indexed documents' words
+        self._documents: dict[str, Document] = {}  # the indexed documents, by id: what a summary is made of
         self._lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(VECTOR_CACHE)  # sentence -> embedding
         self._vectors_lock = threading.Lock()
@@ -113,6 +111,7 @@ class Pipeline:
                 self._index = ensure(docs, self.embedder, self.config, log=self.log, progress=progress,
                                      workers=workers)
                 self._vocabulary = spelling.Vocabulary.of(d.text for d in docs)
+                self._documents = {d.id: d for d in docs}
             return self._index
 
     @property
@@ -220,12 +219,10 @@ class Pipeline:
         return Found(g.index, g.hits, selection, abstain.assess(q, g.hits, selection, self.config), g.tags)
 
     def stream(self, text: str, history=None, always_generate: bool = False) -> Iterator[Retrieved | str | Answer]:
-        """Yield what was `Retrieved` (before generating), the model's text as it is
-        generated, then the checked `Answer`: the short answer and its proof when the evidence
-        states one (rag/answering/compose.py), else the generated sentences the citation check
-        accepted when they carry the evidence, else the evidence quoted verbatim; or a refusal.
-        The generator runs only where its words were measured to survive (`always_generate`:
-        whatever the evidence, as tools/generation.py measures)."""
+        """Yield what was `Retrieved`, the model's text as it is generated, then the checked
+        `Answer`: a summary, or the short answer and its proof (rag/answering/compose.py), or
+        the generated sentences the check accepted where the generator runs at all (`always_generate`:
+        whatever the evidence), else the evidence quoted; or a refusal."""
         t0 = time.perf_counter()
         q = self.read(text, history)
         self.warm()
@@ -237,11 +234,19 @@ class Pipeline:
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = spelling.notice(q.corrections) + ("(Your question was shortened to fit the model.) "
                                                    if q.truncated else "")
+        summarised = self.summarise(q) if summary.asks_summary(q.text) else None
+        if summarised is not None:  # quoted from the document asked about: nothing to refuse
+            checked, passages = summarised
+            yield Retrieved(passages, 1.0, True, tuple(s.text for s in checked.statements))
+            yield Answer(notice + checked.text, checked.citations, False,
+                         {**timings, "total": time.perf_counter() - t0}, passages, [], 1.0, checked.statements)
+            return
         yield Retrieved(shown, judged.confidence, judged.answerable, tuple(s.text for s in found.selection.sentences))
         if not judged.answerable:
             reply = notice + abstain.refusal(judged)
             yield reply
-            yield Answer(reply, closest(found.hits[: self.config.top_k]), True,
+            closest = [check.cited(h, n, supported=False) for n, h in enumerate(found.hits[: self.config.top_k], 1)]
+            yield Answer(reply, closest, True,
                          {**timings, "total": time.perf_counter() - t0}, shown, confidence=judged.confidence)
             return
         chosen = found.numbered
@@ -266,6 +271,25 @@ class Pipeline:
         timings["total"] = time.perf_counter() - t0
         yield Answer(notice + checked.text, checked.citations, False, timings, shown, checked.dropped,
                      judged.confidence, checked.statements)
+
+    def summarise(self, q: question.Question) -> tuple[check.Checked, list[Hit]] | None:
+        """A summary of the document `q` asks about (rag/answering/summary.py) and the passages
+        it quotes; None when no document holds at least half of the words it is asked about by."""
+        about = summary.topic(q.query)
+        tokens = stems([about])[0]
+        found = [h.chunk.doc_id for h in self.retrieve(about)]
+        doc = summary.document(about, self._documents, found, evidence.weights(tokens, self.index.idf(tokens)))
+        if doc is None:
+            return None
+        passages = [Hit(c, doc.title, 0.0, -1, 0.0) for c in
+                    chunk_document(doc, self.config.chunk_tokens, self.config.chunk_overlap)]
+        cands = sorted({c.at: c for c in evidence.candidates(passages)}.values(), key=lambda c: c.at)
+        picked = [cands[i] for i in summary.choose(cands, self.encode([c.text for c in cands]))]
+        used = list(dict.fromkeys(c.passage for c in picked))  # overlapping passages: each sentence once
+        said = [(used.index(c.passage) + 1, evidence.Sentence(c.passage, c.start, c.end, c.text, 1.0, "summary"))
+                for c in picked]
+        sources = [passages[p - 1] for p in used]
+        return quote.quote(said, sources), sources
 
     def answer(self, text: str, history=None) -> Answer:
         *_, final = self.stream(text, history)

@@ -27,8 +27,14 @@ def pipe(config):
                     FakeGenerator(copy_first_passage_sentence), log=lambda *_: None)
 
 
+def generated(pipe, question: str) -> Answer:
+    """The answer with the generator run whatever the evidence (the generation path under test)."""
+    *_, a = pipe.stream(question, always_generate=True)
+    return a
+
+
 def test_answer_cites_the_passage_it_copied(pipe):
-    a = pipe.answer("How are the solar lamps of the SoULS project kept working?")
+    a = generated(pipe, "Who repairs the solar lamps in the SoULS project?")
     assert isinstance(a, Answer) and not a.abstained
     assert a.citations and a.citations[0].doc_id == "solar"
     assert {int(n) for n in re.findall(r"\[(\d+)\]", a.text)} == {c.n for c in a.citations}
@@ -39,9 +45,17 @@ def test_answer_cites_the_passage_it_copied(pipe):
 
 
 def test_prompt_numbers_the_passages(pipe):
-    pipe.answer("Who repairs the solar lamps?")
+    generated(pipe, "Who repairs the solar lamps?")
     prompt = pipe.generator.prompts[-1][-1]["content"]
     assert re.match(r"\[\d\] ", prompt) and prompt.endswith("Question: Who repairs the solar lamps?")
+
+
+def test_only_a_definition_from_one_passage_is_generated(pipe):
+    a = pipe.answer("Where do the farmers sell their vegetables?")
+    assert not a.abstained and all(s.quoted for s in a.statements) and pipe.generator.prompts == []
+    assert "generate" not in a.timings
+    pipe.answer("What is the SoULS project?")
+    assert len(pipe.generator.prompts) == 1
 
 
 def test_off_topic_question_abstains_without_generating(pipe):
@@ -54,7 +68,7 @@ def test_off_topic_question_abstains_without_generating(pipe):
 def test_invented_answer_gives_way_to_the_evidence_quoted(config):
     pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(),
                     FakeGenerator("The lamps cost 42 dollars in Paris."), log=lambda *_: None)
-    a = pipe.answer("Who repairs the solar lamps?")
+    a = generated(pipe, "Who repairs the solar lamps?")
     assert not a.abstained and a.statements and all(s.quoted for s in a.statements)
     assert "Local women are trained to repair the lamps." in a.text and "42" not in a.text
     doc = (config.docs_dir / "solar.txt").read_text()
@@ -69,7 +83,7 @@ def test_invented_answer_gives_way_to_the_evidence_quoted(config):
 def test_an_answer_that_restates_the_question_gives_way_to_the_quote(config):
     pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(),
                     FakeGenerator("The solar lamps are repaired. [1]"), log=lambda *_: None)
-    a = pipe.answer("Who repairs the solar lamps?")
+    a = generated(pipe, "Who repairs the solar lamps?")
     assert all(s.quoted for s in a.statements) and "Local women" in a.text
 
 
@@ -77,19 +91,19 @@ def test_a_generated_answer_that_carries_the_evidence_is_kept(config):
     reply = "Local women are trained to repair the solar lamps. [1]"
     pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(reply),
                     log=lambda *_: None)
-    a = pipe.answer("Who repairs the solar lamps?")
+    a = generated(pipe, "Who repairs the solar lamps?")
     assert [s.quoted for s in a.statements] == [False]
     assert a.text == reply
 
 
 def test_the_generator_reads_only_the_evidence(pipe):
-    pipe.answer("Who repairs the solar lamps?")
+    generated(pipe, "Who repairs the solar lamps?")
     prompt = pipe.generator.prompts[-1][-1]["content"]
     assert "Local women are trained to repair the lamps." in prompt and "Skip to content" not in prompt
 
 
 def test_stream_yields_text_then_the_answer(pipe):
-    parts = list(pipe.stream("Who repairs the solar lamps?"))
+    parts = list(pipe.stream("Who repairs the solar lamps?", always_generate=True))
     assert isinstance(parts[0], Retrieved) and parts[0].answering and parts[0].passages
     assert all(isinstance(p, str) for p in parts[1:-1]) and len(parts) > 3
     assert isinstance(parts[-1], Answer)

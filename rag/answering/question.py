@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import QuestionError
-from ..text import names, numbers, stem, stems, terms, words
+from ..text import STOPWORDS, names, numbers, sentences, stem, stems, terms, words
 
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
 _WHY = re.compile(r"^(why|for what reason|what (is|was|are|were) the reasons?)\b|\bhow come\b", re.I)
@@ -27,7 +27,8 @@ NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|without|cannot)\b|n't\b
 
 @dataclass(frozen=True)
 class Question:
-    text: str  # the question as asked, cleaned (control characters out, at most the limit)
+    text: str  # the question as asked, cleaned (control characters out, at most the limit); a follow-up as
+    # resolved against the conversation (`resolve`)
     truncated: bool  # it was longer than the limit and was cut
     query: str  # what retrieval searches: a follow-up carries the previous question with it
     words: tuple[str, ...]  # content words, lower case, in order (rag/text.py `words`)
@@ -69,11 +70,44 @@ def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
     return question
 
 
+_REFERS = re.compile(r"\b(its|their|his|her|it|they|them|he|she|him)\b", re.I)
+_POSSESSIVE = {"its", "their", "his", "her"}
+_NAME_RUN = re.compile(r"\b[a-z]*[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")  # "iKure", "SoULS", "Mata Traders"
+
+
+def subject(question: str, answer: str = "") -> str | None:
+    """The main name of a turn of the conversation: the first name its question holds, else
+    the first its answer's first sentence holds ("What does Haqdarshak do?" -> "Haqdarshak")."""
+    for text in (question, (sentences(answer) or [""])[0]):
+        for m in _NAME_RUN.finditer(text):
+            name = re.sub(r"['’]s$", "", m.group())
+            while name and name.split()[0].lower() in STOPWORDS:  # "What", "According", "The"
+                name = " ".join(name.split()[1:])
+            if name:
+                return name
+    return None
+
+
+def resolve(question: str, history: list[tuple[str, str]] | None) -> str:
+    """A follow-up read as a question of its own: a pronoun that points back ("its", "they")
+    is replaced by the last turn's main name ("Where are their clinics?" after "What is iKure?"
+    -> "Where are iKure's clinics?"); a question that names nothing ("Why?", "And where?") is
+    read with the question it follows."""
+    if not history:
+        return question
+    name = subject(*history[-1])
+    if name is not None and _REFERS.search(question) and name.lower() not in question.lower():
+        return _REFERS.sub(lambda m: f"{name}'s" if m.group().lower() in _POSSESSIVE else name, question)
+    return f"{question} {history[-1][0]}" if not terms(question) else question
+
+
 def read(question: str, history: list[tuple[str, str]] | None = None, limit: int = 2000,
          corrections: tuple[tuple[str, str], ...] = ()) -> Question:
     """Analyse `question` (asked after `history`, the (question, answer) pairs so far) once;
-    `corrections`: the words already corrected in it (as written, as read)."""
+    `corrections`: the words already corrected in it (as written, as read). A follow-up is
+    read as a question of its own (`resolve`)."""
     text, truncated = clean(question, limit)
+    text = resolve(text, history)
     return Question(text, truncated, search_query(text, history), tuple(words(text)), frozenset(terms(text)),
                     tuple(stems([text])[0]), frozenset(names(text)), frozenset(numbers(text)),
                     frozenset(places(text)), asked_type(text), asked_kind(text), bool(_WHY.search(text)),

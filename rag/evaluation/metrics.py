@@ -184,4 +184,33 @@ def seed_metrics(rows: list[dict]) -> dict:
                 "accuracy": share(right + [r for r in un if r["refused"]], part)}
 
     kinds = [k for k in SEED_KINDS if any(r["kind"] == k for r in rows)]
-    return {"overall": score(rows), "kinds": {k: score([r for r in rows if r["kind"] == k]) for k in kinds}}
+    return {"overall": score(rows), "kinds": {k: score([r for r in rows if r["kind"] == k]) for k in kinds},
+            "written": written(rows)}
+
+
+FIRST_KINDS = ("fact", "number", "casual", "typo", "follow-up", "yes-no")  # questions whose answer belongs up front
+
+
+def written(rows: list[dict]) -> dict:
+    """How the seed answers read (issue 24), as "n/of" strings and numbers: a key in the first
+    sentence (of `FIRST_KINDS`), a yes/no question opened with the right word, a summary right
+    with at least 3 sentences in at most 150 words, the median words of an answer (summaries
+    aside), and the answers whose generated text was thrown away (generated, none kept).
+    rows also carry "first" (the first sentence), "generated", "quoted" and "yes_no"."""
+    def frac(hits: list, of: list) -> str:
+        return f"{len(hits)}/{len(of)}"
+
+    first = [r for r in rows if r["kind"] in FIRST_KINDS and r["answerable"]]
+    yes_no = [r for r in rows if r.get("yes_no")]
+    summaries = [r for r in rows if r["kind"] == "summary"]
+    answered = [r for r in rows if not r["refused"]]
+    lengths = sorted(len(r["text"].split()) for r in answered if r["kind"] != "summary")
+    return {"key_first": frac([r for r in first if not r["refused"] and any(k in r["first"].lower()
+                                                                           for k in r["keys_any"])], first),
+            "yes_no_right": frac([r for r in yes_no if not r["refused"]
+                                  and r["text"].lower().startswith(r["yes_no"].lower())], yes_no),
+            "summaries": frac([r for r in summaries if not r["refused"] and len(r["quoted"]) >= 3
+                               and len(r["text"].split()) <= 150 and any(k in r["text"].lower()
+                                                                         for k in r["keys_any"])], summaries),
+            "median_words": lengths[len(lengths) // 2] if lengths else 0,
+            "generated_discarded": frac([r for r in answered if r["generated"] and all(r["quoted"])], answered)}

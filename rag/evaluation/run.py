@@ -113,6 +113,14 @@ def _answered(pipe, question: str, history=None) -> tuple[object, str, float]:
     return a, " ".join(pieces[0].evidence), seconds
 
 
+def _first(a) -> str:
+    """The answer's first sentence; after a bare "Yes." or "No.", with the sentence that says so."""
+    if a.abstained or not a.statements:
+        return ""
+    said = [s.text for s in a.statements[:2]]
+    return " ".join(said) if said[0] in ("Yes.", "No.") else said[0]
+
+
 def eval_seeds(data: Path, limit: int | None = None, config: Config | None = None, log=print,
                pipeline=None) -> dict:
     """Answer the seed development questions over the project's seeds/ and score them
@@ -134,9 +142,12 @@ def eval_seeds(data: Path, limit: int | None = None, config: Config | None = Non
         rows.append({**q, "refused": a.abstained, "text": "" if a.abstained else _MARKERS.sub("", a.text).strip(),
                      "cited_docs": [] if a.abstained else [c.doc_id[:3] for c in a.citations],
                      "quoted": [s.quoted for s in a.statements], "evidence": said,
-                     "confidence": round(a.confidence, 4), "seconds": round(sec, 3)})
+                     "first": _first(a),
+                     "generated": "generate" in a.timings, "confidence": round(a.confidence, 4),
+                     "seconds": round(sec, 3)})
     out = seed_metrics(rows)
-    out.update(seconds_per_question=statistics.median(seconds) if seconds else 0.0, load_seconds=load)
+    out.update(seconds_per_question=statistics.median(seconds) if seconds else 0.0, load_seconds=load,
+               seconds_p95=sorted(seconds)[int(0.95 * (len(seconds) - 1))] if seconds else 0.0)
     return {**out, "rows": rows}
 
 
@@ -149,7 +160,11 @@ def seeds_table(result: dict) -> str:
         lines.append(f"| {name} | {m['questions']} | " + " | ".join(cells) + " |")
     o = result["overall"]
     lines.append(f"\nright {o['right_count']}/{o['answerable']} answerable, false refusals {o['false_refusal_count']}; "
-                 f"median {result['seconds_per_question']:.2f} s per question (answer())")
+                 f"median {result['seconds_per_question']:.2f} s, p95 {result['seconds_p95']:.2f} s per question")
+    w = result["written"]
+    lines.append(f"key in the first sentence {w['key_first']}, yes/no opening right {w['yes_no_right']}, summaries "
+                 f"right with >= 3 sentences in <= 150 words {w['summaries']}, median words {w['median_words']} "
+                 f"(summaries aside), generated text discarded {w['generated_discarded']}")
     return "\n".join(lines)
 
 
