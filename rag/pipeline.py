@@ -249,7 +249,7 @@ class Pipeline:
             yield Answer(reply, closest, True,
                          {**timings, "total": time.perf_counter() - t0}, shown, confidence=judged.confidence)
             return
-        chosen = found.numbered
+        chosen = compose.best_first(q, found.numbered)
         t2 = time.perf_counter()
         checked = None if always_generate else compose.answer_first(q, chosen, sources, found.source_tags,
                                                                     found.selection.weights)

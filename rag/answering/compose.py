@@ -43,6 +43,11 @@ _MORE_THAN = re.compile(r"\b(more than|not only|not just|not merely|beyond)\b", 
 # words about the documents themselves ("according to the article", "does the essay say"): not what is asked
 _ABOUT_THE_SOURCE = {"accord", "say", "said", "articl", "essay", "post", "document", "text", "author", "report",
                      "claim", "state", "write", "wrote", "suggest", "argu"}
+# where the question says the claim is made ("according to the farming report", "does the essay say"): not the claim
+_SOURCE = re.compile(r"\b(according to|as per|in) (the|this|that) [\w' -]{0,40}?\b(article|essay|post|document|report|"
+                     r"paper|piece|blog|page|author|text)\b|^\s*(the|this|that) [\w' -]{0,40}?\b(article|essay|post|"
+                     r"document|report|paper|piece|blog|page|author|text) (say|claim|state|argue|suggest|mention)s?"
+                     r"( that)?\b", re.I)
 SCOPE = 4  # words after a negation that it bears on, within its clause
 _CLAUSE = {",", ";", ":", "that", "which", "because", "but", "although", "while", "since"}
 AFFIRMS = 0.6  # share of the question's IDF weight the sentence must hold to answer yes or no
@@ -97,19 +102,30 @@ def _distance(q: Question, sentence: str, span: tuple[int, int], weights) -> flo
 
 def yes_no(q: Question, sentence: str, weights: dict[str, float] | None = None) -> str | None:
     """"Yes" or "No" when `sentence` says what the yes/no question `q` asks (module doc), else None."""
-    if not _YES_NO.match(q.text):
+    content = _asked(q)
+    if content is None or affirms(q, sentence, weights) < AFFIRMS:
         return None
-    said = {stem(w) for w in words(sentence)}
-    content = _YES_NO.sub("", q.text)  # "Isn't it ...?" asks what "Is it ...?" asks
     asked = {stem(w) for w in words(content)} - _ABOUT_THE_SOURCE
-    if not asked:
-        return None
-    weight = {t: (weights or {}).get(t, 1.0) for t in asked}
-    if sum(w for t, w in weight.items() if t in said) < AFFIRMS * sum(weight.values()):
-        return None
     if _ONLY.search(q.text) and _MORE_THAN.search(sentence):
         return "No"  # "Is it only X?" / "It is more than X."
     return "No" if _denies(sentence, asked) != bool(NEGATION.search(content)) else "Yes"
+
+
+def _asked(q: Question) -> str | None:
+    """What a yes/no question asks, without its auxiliary and where it says the claim is made;
+    None for a question that is not a yes/no one. "Isn't it ...?" asks what "Is it ...?" asks."""
+    return _SOURCE.sub(" ", _YES_NO.sub("", q.text)) if _YES_NO.match(q.text) else None
+
+
+def affirms(q: Question, sentence: str, weights: dict[str, float] | None = None) -> float:
+    """The share of what the yes/no question asks (IDF-weighted) that `sentence` holds."""
+    content = _asked(q)
+    asked = {stem(w) for w in words(content or "")} - _ABOUT_THE_SOURCE
+    if not asked:
+        return 0.0
+    said = {stem(w) for w in words(sentence)}
+    weight = {t: (weights or {}).get(t, 1.0) for t in asked}
+    return sum(w for t, w in weight.items() if t in said) / sum(weight.values())
 
 
 def _denies(sentence: str, asked: set[str]) -> bool:
@@ -132,10 +148,13 @@ def answer_first(q: Question, evidence: list[tuple[int, Sentence]], sources: lis
                  tags: list[tuple[Span, ...]], weights: dict[str, float] | None = None) -> Checked | None:
     """The short answer, or "Yes."/"No.", then the best evidence sentence quoted (with the
     sentence before it, when it was taken for its pronoun), cited; None when neither applies.
+    For a yes/no question the sentence is the one of the evidence that holds the most of what it asks.
     `tags`: the entity spans of each of `sources` (offsets in its text)."""
     best = next(((n, s) for n, s in evidence if s.role == "match"), None)
     if best is None:
         return None
+    if _asked(q) is not None:  # a yes/no question: the evidence sentence that holds the most of what it asks
+        best = max(evidence, key=lambda ns: (affirms(q, ns[1].text, weights), ns[1].role == "match"))
     n, s = best
     first = yes_no(q, s.text, weights)
     if first is None and s.score >= LEAD_SCORE:
@@ -143,7 +162,8 @@ def answer_first(q: Question, evidence: list[tuple[int, Sentence]], sources: lis
         first = lead(q, s.text, spans, weights)
     if first is None:
         return None
-    quoted = quote([(m, e) for m, e in evidence if e.role in ("match", "previous") and m == n], sources)
+    quoted = quote([(m, e) for m, e in evidence if (e == s or e.role == "previous" and s.role == "match") and m == n],
+                   sources)
     statements = [Statement(first.rstrip(".") + ".", n, quoted=False), *quoted.statements]
     return Checked(joined(statements), quoted.citations, [], statements)
 
@@ -155,3 +175,12 @@ def worth_generating(q: Question, evidence: list[tuple[int, Sentence]]) -> bool:
     most 0.42 of any other kind or shape of evidence (0.04 when it spans two passages), and where
     it is kept it holds a gold answer no more often than the quote it would replace."""
     return q.kind == "definition" and len({n for n, _ in evidence}) == 1
+
+
+def best_first(q: Question, evidence: list[tuple[int, Sentence]]) -> list[tuple[int, Sentence]]:
+    """The evidence with its best sentence first, the rest in their order: the sentence that
+    answers leads, what completes it follows. A list keeps reading order (its items follow
+    their lead-in)."""
+    if q.lists:
+        return evidence
+    return sorted(evidence, key=lambda ns: ns[1].role != "match")
