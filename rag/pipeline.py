@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answering import abstain, check, compose, evidence, prompt, question, quote, spelling, summary
+from .answering import abstain, check, claims, compose, evidence, prompt, question, quote, spelling, summary
 from .config import Config
 from .ingest import library
 from .ingest.chunk import chunk_document
 from .models.embed import Embedder, MiniLM
 from .models.entities import SpacyTagger, Span, Tagger
 from .models.generate import Generator, SmolLM
+from .models.parse import SpacyParser
 from .storage import Store, Workers, ensure, retrieve
 from .text import stems
 from .types import Answer, Document, Hit, Progress, Retrieved
@@ -83,6 +84,7 @@ class Pipeline:
                                              self.config.draft_tokens, self.config.max_batch,
                                              self.config.generate_bf16)
         self.tagger = tagger or SpacyTagger()
+        self.parser = SpacyParser()  # the claim check's parses (rag/models/parse.py)
         self.log = log
         self._index: Store | None = None
         self._vocabulary: spelling.Vocabulary | None = None  # the indexed documents' words
@@ -116,7 +118,7 @@ class Pipeline:
 
     @property
     def vocabulary(self) -> spelling.Vocabulary:
-        """The words of the indexed documents, which misspelled question words are read as."""
+        """The indexed documents' words, which misspelled question words are read as."""
         self.load_index()
         return self._vocabulary
 
@@ -261,9 +263,8 @@ class Pipeline:
                 yield piece
             t3 = time.perf_counter()
             parts = check.sentences(raw)
-            sentence_vecs = self.encode(parts) if parts else np.zeros((0, 1), np.float32)
-            passage_vecs = found.index.vectors_of([h.row for h in sources])
-            checked = check.attach(parts, sources, sentence_vecs, passage_vecs, q)
+            checked = check.attach(parts, sources, self.encode(parts) if parts else np.zeros((0, 1), np.float32),
+                                   found.index.vectors_of([h.row for h in sources]), q, claims.checker(self.parser))
             checked = quote.settle(checked, chosen, sources, q)
             timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
         elif checked is None:

@@ -9,8 +9,10 @@ lexical: share of the sentence's content terms present in the passage; semantic:
 of the sentence and passage embeddings. A sentence keeps the best-supporting passage as
 its citation when support >= MIN_SUPPORT, lexical >= MIN_LEXICAL, and every number, name
 and question term it states occurs in that passage (a small model swaps subjects:
-"glocalization is a strategy to..." copied from a passage about relocalization).
-Otherwise it is dropped, and reported in `dropped`. Sentences that only
+"glocalization is a strategy to..." copied from a passage about relocalization), and its
+claims hold there: what a number counts, who does what to whom, what is denied
+(rag/answering/claims.py, given as `contradiction`: "50 countries" over "50 states" is
+dropped though every word is in the passage). Otherwise it is dropped, and reported in `dropped`. Sentences that only
 talk about the passages ("the passage does not say...") are dropped as well. Citations
 are numbered in order of first use; passages no sentence uses are not cited.
 
@@ -96,6 +98,19 @@ def unsupported_facts(sentence: str, passage: str, q: Question | None = None) ->
     return facts | restated
 
 
+def unsupported(sentence: str, passage: str, q: Question | None = None, contradiction=None) -> str | None:
+    """Why `passage` does not carry `sentence`, in plain words, or None when it does: at least
+    `MIN_LEXICAL` of its words, every number and name it states (`unsupported_facts`), and,
+    given `contradiction(sentence, passage) -> reason | None` (rag/answering/claims.py over
+    parses), what it counts, who does what and what it denies."""
+    if lexical(sentence, passage) < MIN_LEXICAL:
+        return "no passage says this"
+    facts = unsupported_facts(sentence, passage, q)
+    if facts:
+        return f"states {', '.join(sorted(facts)[:3])}, which the passages do not"
+    return contradiction(sentence, passage) if contradiction is not None else None
+
+
 def _reason(sentence: str, hits: list[Hit], q: Question | None) -> str:
     """Why no passage supports `sentence`, in plain words, from the passage closest in words."""
     closest = max(hits, key=lambda h: lexical(sentence, h.chunk.text))
@@ -106,9 +121,9 @@ def _reason(sentence: str, hits: list[Hit], q: Question | None) -> str:
 
 
 def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
-           passage_vecs: np.ndarray, q: Question | None = None) -> Checked:
+           passage_vecs: np.ndarray, q: Question | None = None, contradiction=None) -> Checked:
     """Keep the supported sentences (`parts`, from `sentences()`; `sentence_vecs` are their
-    embeddings), each cited to its best passage.
+    embeddings), each cited to its best passage; `contradiction` as in `unsupported`.
 
     A short answer ("1526.", "Colin Hines.") is checked as the answer to the question: its
     every word must be in a passage that holds the question's terms."""
@@ -126,17 +141,20 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
             dropped.append(Removed(sentence, "says nothing that can be checked"))
             continue
         sims = passage_vecs @ sentence_vecs[i]
-        best, best_support = None, 0.0
+        best, best_support, claim = None, 0.0, None
         for j, hit in enumerate(hits):
             lex = lexical(sentence, hit.chunk.text)
             support = 0.7 * lex + 0.3 * float(sims[j])
             if short and (lex < 1 or lexical(q, hit.chunk.text) < PREMISE):
                 continue
-            if (support > best_support and lex >= MIN_LEXICAL
-                    and not unsupported_facts(sentence, hit.chunk.text, q)):
-                best, best_support = j, support
+            if support > best_support and lex >= MIN_LEXICAL and not unsupported_facts(sentence, hit.chunk.text, q):
+                wrong = contradiction(sentence, hit.chunk.text) if contradiction is not None else None
+                if wrong is None:
+                    best, best_support = j, support
+                else:
+                    claim = claim or wrong
         if best is None or best_support < MIN_SUPPORT:
-            dropped.append(Removed(sentence, _reason(sentence, hits, q)))
+            dropped.append(Removed(sentence, claim if best is None and claim else _reason(sentence, hits, q)))
             continue
         n = used.setdefault(best, len(used) + 1)
         kept.append(Statement(sentence, n, quoted=False))
