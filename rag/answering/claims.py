@@ -11,7 +11,7 @@ Both texts are parsed (rag/models/parse.py) and compared on three things:
   ("They sell ...") could be anyone, so it is not held against the sentence;
 - polarity: a verb (or a noun after "no") the sentence denies must be denied somewhere in the
   passage, and one it affirms must be affirmed somewhere in it ("does not require" is not
-  "requires").
+  "requires"); a verb the sentence uses both ways must be used both ways in the passage.
 A verb the passage does not use at all is not judged here: the sentence's words are
 (rag/answering/check.py). Measured on mutated and faithful sentences by tools/mutations.py.
 """
@@ -20,15 +20,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..text import sentence_spans
+
 _SUBJECTS = {"nsubj", "csubj"}
 _OBJECTS = {"dobj", "nsubjpass", "attr", "oprd"}
-_NEGATIONS = {"not", "n't", "never", "no", "nor", "neither", "without"}
+_NEGATIONS = {"not", "n't", "n’t", "never", "no", "nor", "neither", "without"}
 _PRONOUNS = {"PRON"}
 
 
 def _key(token) -> str:
-    """An argument by its head word: "Odile Varnasse" -> "varnasse", "the cooperatives" -> "cooperative"."""
-    return (token.lemma_ if token.pos_ != "PROPN" else token.text).lower()
+    """An argument by its head word, a name with the names before it: "the cooperatives" ->
+    "cooperative", "Baker County" -> "baker county"."""
+    if token.pos_ != "PROPN":
+        return token.lemma_.lower()
+    return " ".join([c.text for c in token.children if c.dep_ == "compound" and c.pos_ == "PROPN"]
+                    + [token.text]).lower()
 
 
 def _with_conjuncts(token) -> list:
@@ -37,8 +43,11 @@ def _with_conjuncts(token) -> list:
 
 
 def _verb(token):
-    """The verb a token hangs from (itself when it is one), climbing auxiliaries and conjunctions."""
-    while token.dep_ in ("aux", "auxpass", "conj", "xcomp") and token.head is not token and token.pos_ != "VERB":
+    """The verb a token hangs from (itself when it is one): "not" in "not everyone could" or
+    "no longer be" bears on the verb above it."""
+    while token.pos_ not in ("VERB", "AUX") and token.head is not token:
+        token = token.head
+    while token.dep_ in ("aux", "auxpass") and token.head is not token:
         token = token.head
     return token
 
@@ -54,8 +63,12 @@ def roles(doc) -> dict[tuple[str, str], set[str]]:
             role = "object"
         elif t.dep_ == "pobj" and head.dep_ == "agent":
             role, head = "subject", head.head  # "founded by X": X did it
-        elif t.dep_ == "pobj" and head.dep_ == "prep" and head.head.pos_ in ("VERB", "AUX"):
-            role, head = head.lower_, head.head
+        elif t.dep_ == "pobj" and head.dep_ == "prep" and head.head.pos_ not in ("ADP", "PUNCT"):
+            role, head = head.lower_, head.head  # "sell in 50 states", "farmers in India", "the age of 18"
+        elif t.dep_ == "compound" and head.pos_ == "NOUN" and t.pos_ == "PROPN":
+            role = "name"  # "Pacific Ocean islands"
+        elif t.dep_ == "poss" and t.pos_ == "PROPN":
+            role = "owner"  # "Holden's plants"
         else:
             continue
         for filler in _with_conjuncts(t):
@@ -72,25 +85,45 @@ def counts(doc) -> dict[str, set[str]]:
     return out
 
 
+def _predicate(verb) -> str:
+    """A verb by its lemma; "be" by what it says a thing is ("are not mutually exclusive" -> "be exclusive")."""
+    if verb.lemma_ == "be":
+        said = [c for c in verb.children if c.dep_ in ("acomp", "attr")]
+        if said:
+            return f"be {said[0].lemma_.lower()}"
+    return verb.lemma_.lower()
+
+
 def polarity(doc) -> dict[str, set[bool]]:
     """verb (or noun after "no") lemma -> whether each use of it is denied (True) or affirmed."""
     out: dict[str, set[bool]] = defaultdict(set)
-    denied = {_verb(t.head).i for t in doc if t.lower_ in _NEGATIONS and t.dep_ in ("neg", "det", "preconj", "advmod")}
+    denied = {_verb(t.head).i for t in doc
+              if t.dep_ == "neg" or t.lower_ in _NEGATIONS and t.dep_ in ("det", "preconj", "advmod")}
     for t in doc:
         if t.pos_ in ("VERB", "AUX") and t.dep_ not in ("aux", "auxpass"):
-            out[t.lemma_.lower()].add(t.i in denied)
+            out[_predicate(t)].add(t.i in denied)
         elif t.pos_ in ("NOUN", "PROPN") and any(c.lower_ == "no" and c.dep_ == "det" for c in t.children):
             out[t.lemma_.lower()].add(True)
     return out
 
 
-def contradiction(sentence, passage) -> str | None:
-    """Why the parsed `sentence` says what the parsed `passage` does not (module doc), or None."""
-    have = counts(passage)
+def _union(parts: list[dict]) -> dict:
+    out: dict = defaultdict(set)
+    for part in parts:
+        for k, v in part.items():
+            out[k] |= v
+    return out
+
+
+def contradiction(sentence, passage: list) -> str | None:
+    """Why the parsed `sentence` says what the `passage` (its sentences, each parsed) does not
+    (module doc), or None. Each passage sentence is parsed on its own, as the sentence is, so
+    the same words get the same parse."""
+    have = _union([counts(p) for p in passage])
     for number, nouns in counts(sentence).items():
         if have.get(number) and not nouns & have[number]:
             return f"counts {number} {sorted(nouns)[0]}, where the passage counts {number} {sorted(have[number])[0]}"
-    filled = roles(passage)
+    filled = _union([roles(p) for p in passage])
     for (verb, role), fillers in roles(sentence).items():
         known = filled.get((verb, role), set())
         if "<pronoun>" in known or not known:
@@ -99,9 +132,9 @@ def contradiction(sentence, passage) -> str | None:
         if wrong:
             return f"says {wrong[0]} is the {role if role in ('subject', 'object') else role + '-object'} of " \
                    f"'{verb}', which the passage does not"
-    said = polarity(passage)
+    said = _union([polarity(p) for p in passage])
     for verb, denied in polarity(sentence).items():
-        if verb in said and not denied & said[verb]:
+        if verb in said and not denied <= said[verb]:
             return f"{'denies' if True in denied else 'affirms'} '{verb}', which the passage " \
                    f"{'affirms' if True in denied else 'denies'}"
     return None
@@ -110,4 +143,5 @@ def contradiction(sentence, passage) -> str | None:
 def checker(parser):
     """`contradiction` over texts, parsed by `parser` (rag/models/parse.py): what
     rag/answering/check.py calls."""
-    return lambda sentence, passage: contradiction(parser.parse(sentence), parser.parse(passage))
+    return lambda sentence, passage: contradiction(parser.parse(sentence),
+                                                   [parser.parse(passage[a:b]) for a, b in sentence_spans(passage)])
