@@ -61,9 +61,10 @@ def page(server, browser):
     return open_chat(browser, server[0], 1280, 800)
 
 
-def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
+def ask(page, question: str, timeout: float = 180, frames: list | None = None) -> tuple[str, float, float]:
     """Type the question, wait for the final answer; returns (its text, seconds to the first
-    generated token shown, seconds to the final answer)."""
+    sign of the answer being written, seconds to the final answer). `frames` collects every
+    text the answer showed before the final one."""
     bots = page.locator(".message.bot, [data-testid='bot']")
     before = bots.count()
     box = page.get_by_role("textbox").first
@@ -75,10 +76,12 @@ def ask(page, question: str, timeout: float = 180) -> tuple[str, float, float]:
     while time.time() < deadline:
         if bots.count() > before:
             text = bots.last.inner_text()
-            if first is None and "▌" in text:  # the cursor follows generated text
+            if first is None and "▌" in text:  # the cursor shows while the answer is written and checked
                 first = time.time() - t0
             if ("Sources" in text or "can't answer" in text or "⚠️" in text) and "▌" not in text:
-                return text, first, time.time() - t0
+                return text, first if first is not None else time.time() - t0, time.time() - t0
+            if frames is not None:
+                frames.append(text)
         time.sleep(0.1)
     raise AssertionError(f"no final answer to {question!r} within {timeout} s")
 
@@ -100,6 +103,14 @@ def test_question_streams_an_answer_with_checkable_sources(page):
     page.screenshot(path=str(ARTIFACTS / "2-answer-with-sources.png"), full_page=True)
     follow, _, _ = ask(page, "Who are its beneficiaries?")  # the chat history goes with the follow-up
     assert "001_931c122cd22fbef4" in follow
+
+
+def test_the_unchecked_draft_never_stands_as_the_answer(page):
+    frames: list[str] = []
+    text, _, _ = ask(page, "What is relocalization?", frames=frames)  # a definition: the generator writes a draft
+    for frame in frames:  # while it is written, only the notice and the passages read show; the draft is collapsed
+        assert frame.startswith("Writing the answer and checking it") or frame.startswith("Loading"), frame
+    assert "Sources" in text and "Unchecked draft" not in text
 
 
 def test_a_quoted_answer_is_shown_as_a_quote(page):
@@ -190,6 +201,12 @@ def test_the_chat_fills_the_window_and_the_documents_are_readable(browser, serve
     sidebar(view, False)
     conversation = view.locator("#conversation").bounding_box()
     assert conversation["height"] >= 0.55 * height, conversation  # not a short box inside the page
+    assert conversation["y"] <= height / 3, conversation  # the conversation starts in the first third
+    title = view.locator("#title h1")
+    size = float(title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    assert title.bounding_box()["height"] <= 1.6 * size  # one line
+    assert title.evaluate("e => e.scrollWidth <= e.clientWidth")  # one line, nothing cut off
+    assert ("ask the documents" in title.inner_text()) == (width > 640)  # the phone's title is the shorter one
     box = view.get_by_role("textbox").first.bounding_box()
     assert box["y"] + box["height"] <= height  # the question box stays on screen
     view.screenshot(path=str(ARTIFACTS / f"8-chat-{name}.png"))

@@ -1,9 +1,11 @@
 """Web chat over the documents: a Gradio ChatInterface, served at / by ui/server.py.
 
-The answer streams as it is generated, then is replaced by the checked answer with its
-[n] markers and, under it, the sources: title, position in the document and the quoted
-passage. Document text is escaped, never rendered as HTML or Markdown. No share link,
-analytics off. Imports only rag's public API.
+While the answer is written the passages being read are shown, and the generator's
+unchecked draft only collapsed and labelled as a draft; then the checked answer with its [n]
+markers and, under it, the sources: title, position in the document and the quoted passage.
+On a phone the title takes one line and the introduction one small line (`CSS`).
+Document text is escaped, never rendered as HTML or Markdown. No share link, analytics off.
+Imports only rag's public API.
 The `chat` endpoint is what gradio_client calls.
 """
 
@@ -30,6 +32,17 @@ log = logging.getLogger("rag.ui")
 REDRAW_S = 0.1  # the answer being written is redrawn at most 10 times a second: each redraw is sent whole
 READY = threading.Event()  # set once the index and models are loaded (warm_up)
 MAX_UPLOAD_MB = 10  # rag/ingest/library.py checks it again; this is what the page says and Gradio enforces
+# on a phone: the title on one line, the introduction small, so the conversation starts high on the screen
+CSS = """
+#title h1 { text-align: center; margin: 0.2rem 0 !important; }
+#intro p { text-align: center; margin: 0 !important; }
+@media (max-width: 640px) {
+  #title .wide { display: none; }
+  #title h1 { font-size: 1.05rem !important; line-height: 1.3 !important; white-space: nowrap; overflow: hidden;
+              text-overflow: ellipsis; }
+  #intro p { font-size: 0.75rem !important; line-height: 1.25 !important; }
+}
+"""
 EXAMPLES = [
     "What is SoULS?",
     "Who wrote Localization: A Global Manifesto?",
@@ -94,9 +107,13 @@ def render(a: rag.Answer) -> str:
     return "\n".join(lines)
 
 
-def render_found(found: rag.Retrieved, shown: str) -> str:
-    """While the answer is written: the text so far and the passages it is drawn from."""
-    head = html.escape(shown, quote=False) + " ▌" if shown else "*Writing the answer…*"
+def render_found(found: rag.Retrieved, draft: str) -> str:
+    """While the answer is written and checked: the passages it is drawn from and, collapsed and
+    labelled as such, the generator's unchecked draft. Only the checked answer stands as the answer."""
+    head = "*Writing the answer and checking it against the passages* ▌"
+    if draft:
+        head += ("\n\n<details><summary>Unchecked draft (not the answer: its sentences are being checked)</summary>"
+                 f"\n\n{html.escape(draft, quote=False)}\n\n</details>")
     titles = "\n".join(f"- {escape(h.title)} · `{h.chunk.doc_id}`" for h in found.passages)
     return f"{head}\n\n**Reading {len(found.passages)} passages**\n{titles}"
 
@@ -116,7 +133,7 @@ def chat(message: str, history: list):
                 shown += piece
                 if time.monotonic() - drawn >= REDRAW_S:  # the rest shows at the next redraw or in the answer
                     drawn = time.monotonic()
-                    yield render_found(found, shown) if found else html.escape(shown, quote=False) + " ▌"
+                    yield render_found(found, shown) if found else "*Writing the answer and checking it* ▌"
             else:
                 yield render(piece)
     except rag.RagError as e:
@@ -174,13 +191,13 @@ def build() -> gr.Blocks:
             table = gr.Markdown(elem_id="documents")
             which = gr.Dropdown(label="Remove one of your documents", choices=[], elem_id="remove-choice")
             drop = gr.Button("Remove", variant="secondary", elem_id="remove")
+        gr.Markdown('# Globalization vs localization<span class="wide">: ask the documents</span>', elem_id="title")
+        gr.Markdown("Answers come only from the documents, with each sentence tied to the passage it came from. "
+                    "When the documents do not hold the answer, it says so.", elem_id="intro")
         gr.ChatInterface(
             chat,
             chatbot=gr.Chatbot(elem_id="conversation", show_label=False, scale=1),
             api_name="chat",
-            title="Globalization vs localization: ask the documents",
-            description="Answers come only from the documents, with each sentence tied to the passage "
-                        "it came from. When the documents do not hold the answer, it says so.",
             examples=EXAMPLES,
             cache_examples=False,
             concurrency_limit=rag.Config.from_env().max_batch,  # answers written together (rag/models/batching.py)

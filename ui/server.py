@@ -195,7 +195,8 @@ def create_app(key: str | None = None, config: rag.Config | None = None) -> Guar
         return HTMLResponse(LOGIN.format(error='<p class="err">That is not the key.</p>'), 401)
 
     demo = app.build().queue(max_size=config.queue_size)  # beyond it Gradio answers "Queue is full"
-    server = gr.mount_gradio_app(server, demo, path="/", show_error=False, max_file_size=f"{app.MAX_UPLOAD_MB}mb")
+    server = gr.mount_gradio_app(server, demo, path="/", show_error=False, max_file_size=f"{app.MAX_UPLOAD_MB}mb",
+                                  css=app.CSS)
     return Guard(server, key, config.io_timeout)
 
 
