@@ -79,7 +79,8 @@ class Removed:
 class Statement:
     text: str  # one sentence of the answer, without its marker
     n: int  # the citation it carries, [n]
-    quoted: bool  # True: copied verbatim from the passage; False: written by the generator (and checked)
+    quoted: bool  # True: a sentence copied verbatim from the passage; False: the short answer it states
+    # ("Yes.", "50 states.", rag/answering/compose.py) or a sentence the generator wrote (and the check kept)
 
 
 @dataclass(frozen=True)
