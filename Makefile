@@ -54,7 +54,7 @@ eval-qa: install
 	$(PY) -m rag eval qa --data $(SQUAD2)
 
 # the evidence ranker and the refusal model, fitted on ../shared/eval's fitting data only (never
-# squad2/answers.jsonl); rewrites rag/answering/fitted/*.json and prints cross-validated figures (~30 min
+# squad2/answers.jsonl); rewrites rag/answering/fitted/*.json and prints cross-validated figures (~17 min
 # the first time, ~10 once .cache/fit holds the retrieval results)
 fit: install
 	$(PY) tools/fit.py
