@@ -21,7 +21,8 @@ and scored; the seeds are spread over the folds. The evidence settings (when a n
 or another document's sentence joins the best one) and the refusal threshold are chosen on
 those out-of-fold predictions; the threshold, and which of `RULE_SETS` refuses beside the
 model, are those where SQuAD's accuracy and the seeds' (the documents this product is for)
-add up to the most (of those within `TIE` of it, the one best on SQuAD). The slow part
+add up to the most (of those within `TIE` of it, the one refusing the fewest answerable seed
+questions, then the one best on SQuAD). The slow part
 (retrieval, embeddings, entity tags) is cached under .cache/fit/ by content hash; LightGBM
 runs deterministically, so a second run writes the same files.
 """
@@ -301,10 +302,13 @@ def main() -> None:
                         f"{int((is_seed & (np.array(kinds) == k)).sum())}" for k in ("near-topic", "off-topic"))
                     + f", {int((~given & is_seed & answerable).sum())} | moved {int((vetoed & (oof_q >= t)).sum())}")
             say(line)
-            tried.append((value, ok[~is_seed].mean(), round(float(t), 3), rules, line, given))
-    # the sum is flat near its top: of the choices within TIE of it, the one best on SQuAD (the public benchmark)
+            refused = int((~given & is_seed & answerable).sum())  # answerable seed questions refused
+            tried.append((value, ok[~is_seed].mean(), round(float(t), 3), rules, line, given, refused))
+    # the sum is flat near its top: of the choices within TIE of it, the one that refuses the fewest answerable
+    # seed questions (a refused answer is the failure a user of these documents meets), then the one best on SQuAD
     top = max(v for v, *_ in tried)
-    _, _, threshold, rules, line, given = max((x for x in tried if x[0] >= top - TIE), key=lambda x: (x[1], -x[2]))
+    _, _, threshold, rules, line, given, _ = max((x for x in tried if x[0] >= top - TIE),
+                                                  key=lambda x: (-x[6], x[1], -x[2]))
     say(f"  chosen threshold {threshold}, refusing also when {rules}:{line}")
     refusal_all = fit_trees(REFUSAL, REFUSAL_TREES, xq, yq, w)
     ok = np.where(given, yq == 1, ~answerable)
