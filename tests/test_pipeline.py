@@ -51,7 +51,7 @@ def test_prompt_numbers_the_passages(pipe):
 
 
 def test_only_a_definition_from_one_passage_is_generated(pipe):
-    a = pipe.answer("Where do the farmers sell their vegetables?")
+    a = pipe.answer("What do the farmers keep from their own harvest?")
     assert not a.abstained and all(s.quoted for s in a.statements) and pipe.generator.prompts == []
     assert "generate" not in a.timings
     pipe.answer("What is the SoULS project?")

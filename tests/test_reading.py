@@ -86,3 +86,7 @@ def test_a_misspelled_word_is_read_as_the_documents_and_the_answer_says_so(confi
     pipe = Pipeline(config, FakeEmbedder(), log=lambda *_: None)
     a = pipe.answer("Who repairs the solar lampps?")
     assert a.text.startswith('(Read "lampps" as "lamps".) ')
+
+
+def test_a_name_ending_in_s_takes_an_apostrophe_alone():
+    assert resolve("Who are its members?", [("What is Tamsvillers?", "")]) == "Who are Tamsvillers’ members?"

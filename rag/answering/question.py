@@ -97,7 +97,8 @@ def resolve(question: str, history: list[tuple[str, str]] | None) -> str:
         return question
     name = subject(*history[-1])
     if name is not None and _REFERS.search(question) and name.lower() not in question.lower():
-        return _REFERS.sub(lambda m: f"{name}'s" if m.group().lower() in _POSSESSIVE else name, question)
+        owner = f"{name}’" if name[-1] in "sS" else f"{name}'s"  # "SoULS’ beneficiaries", "iKure's clinics"
+        return _REFERS.sub(lambda m: owner if m.group().lower() in _POSSESSIVE else name, question)
     return f"{question} {history[-1][0]}" if not terms(question) else question
 
 
