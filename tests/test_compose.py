@@ -43,8 +43,6 @@ def test_yes_no_follows_the_polarity_of_what_is_asked():
     assert yes_no(read("Do towns and farms need to cooperate?"), "To grow, towns and farms need to cooperate.") == "Yes"
     assert yes_no(read("Are trade and autonomy mutually exclusive?"),
                   "Trade and autonomy are not mutually exclusive.") == "No"
-    assert yes_no(read("Is cycling only a hobby, according to the post?"),
-                  "Cycling is more than a hobby; it is a movement.") == "No"
     assert yes_no(read("Isn't the river polluted?"), "The river is polluted.") == "Yes"
 
 

@@ -48,7 +48,7 @@ def main() -> None:
         if not r["answerable"] or not r["cands"]:
             continue
         q = fit.read_q(r)
-        if q.kind not in compose.ANSWERED_BY:
+        if q.kind not in compose.LEAD_KINDS:
             continue
         sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"])
         c = r["cands"][sel.best]

@@ -30,24 +30,13 @@ from .evidence import Sentence
 from .question import NEGATION, Question
 from .quote import quote
 
-# the kinds of answer a lead is given for, and the entity kinds that answer each
-ANSWERED_BY = {"person": {"person"}, "place": {"place"}, "organisation": {"organisation"}, "date": {"date"},
-               "number": {"number"}, "money": {"money"}, "percent": {"percent"}}
+# the kinds of answer a lead is given for: an entity of the same kind (rag/models/entities.py) answers each
+LEAD_KINDS = frozenset({"person", "place", "organisation", "date", "number", "money", "percent"})
 _COUNTED = re.compile(r"\s+((?:[a-z][a-z-]+ ){0,1}[a-z][a-z-]+)")  # the words after a count: "50 [US] states"
 _BARE_NUMBER = re.compile(r"^[\d,.]+$|^(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
                           r"thousands?|millions?|billions?)$", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|must|may)"
                      r"(n['’]t|not)?\b", re.I)
-_ONLY = re.compile(r"\b(only|solely|merely|exclusively)\b", re.I)
-_MORE_THAN = re.compile(r"\b(more than|not only|not just|not merely|beyond)\b", re.I)
-# words about the documents themselves ("according to the article", "does the essay say"): not what is asked
-_ABOUT_THE_SOURCE = {"accord", "say", "said", "articl", "essay", "post", "document", "text", "author", "report",
-                     "claim", "state", "write", "wrote", "suggest", "argu"}
-# where the question says the claim is made ("according to the farming report", "does the essay say"): not the claim
-_SOURCE = re.compile(r"\b(according to|as per|in) (the|this|that) [\w' -]{0,40}?\b(article|essay|post|document|report|"
-                     r"paper|piece|blog|page|author|text)\b|^\s*(the|this|that) [\w' -]{0,40}?\b(article|essay|post|"
-                     r"document|report|paper|piece|blog|page|author|text) (say|claim|state|argue|suggest|mention)s?"
-                     r"( that)?\b", re.I)
 SCOPE = 4  # words after a negation that it bears on, within its clause
 _CLAUSE = {",", ";", ":", "that", "which", "because", "but", "although", "while", "since"}
 AFFIRMS = 0.6  # share of the question's IDF weight the sentence must hold to answer yes or no
@@ -58,11 +47,10 @@ LEAD_SCORE = 0.4  # below this ranker score of the best sentence its entity is a
 def lead(q: Question, sentence: str, spans: list[Span], weights: dict[str, float] | None = None) -> str | None:
     """The short answer `sentence` gives to `q` (module doc), or None. `spans` are the entity
     spans of the sentence (offsets in it); `weights` the IDF of the question's stems."""
-    wanted = ANSWERED_BY.get(q.kind or "")
-    if not wanted:
+    if q.kind not in LEAD_KINDS:
         return None
     asked = q.text.lower()
-    found = [(s, e) for s, e, kind in spans if kind in wanted
+    found = [(s, e) for s, e, kind in spans if kind == q.kind
              and not all(w in asked for w in re.findall(r"\w+", sentence[s:e].lower()))]
     if not found:
         return None
@@ -105,22 +93,20 @@ def yes_no(q: Question, sentence: str, weights: dict[str, float] | None = None) 
     content = _asked(q)
     if content is None or affirms(q, sentence, weights) < AFFIRMS:
         return None
-    asked = {stem(w) for w in words(content)} - _ABOUT_THE_SOURCE
-    if _ONLY.search(q.text) and _MORE_THAN.search(sentence):
-        return "No"  # "Is it only X?" / "It is more than X."
+    asked = {stem(w) for w in words(content)}
     return "No" if _denies(sentence, asked) != bool(NEGATION.search(content)) else "Yes"
 
 
 def _asked(q: Question) -> str | None:
-    """What a yes/no question asks, without its auxiliary and where it says the claim is made;
-    None for a question that is not a yes/no one. "Isn't it ...?" asks what "Is it ...?" asks."""
-    return _SOURCE.sub(" ", _YES_NO.sub("", q.text)) if _YES_NO.match(q.text) else None
+    """What a yes/no question asks, without its auxiliary; None for a question that is not a
+    yes/no one. "Isn't it ...?" asks what "Is it ...?" asks."""
+    return _YES_NO.sub("", q.text) if _YES_NO.match(q.text) else None
 
 
 def affirms(q: Question, sentence: str, weights: dict[str, float] | None = None) -> float:
     """The share of what the yes/no question asks (IDF-weighted) that `sentence` holds."""
     content = _asked(q)
-    asked = {stem(w) for w in words(content or "")} - _ABOUT_THE_SOURCE
+    asked = {stem(w) for w in words(content or "")}
     if not asked:
         return 0.0
     said = {stem(w) for w in words(sentence)}

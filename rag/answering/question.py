@@ -72,12 +72,12 @@ def search_query(question: str, history: list[tuple[str, str]] | None) -> str:
 
 _REFERS = re.compile(r"\b(its|their|his|her|it|they|them|he|she|him)\b", re.I)
 _POSSESSIVE = {"its", "their", "his", "her"}
-_NAME_RUN = re.compile(r"\b[a-z]*[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")  # "iKure", "SoULS", "Mata Traders"
+_NAME_RUN = re.compile(r"\b[a-z]*[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")  # "eBird", "NASA", "Odile Varnasse"
 
 
 def subject(question: str, answer: str = "") -> str | None:
     """The main name of a turn of the conversation: the first name its question holds, else
-    the first its answer's first sentence holds ("What does Haqdarshak do?" -> "Haqdarshak")."""
+    the first its answer's first sentence holds ("What does Pelqurat do?" -> "Pelqurat")."""
     for text in (question, (sentences(answer) or [""])[0]):
         for m in _NAME_RUN.finditer(text):
             name = re.sub(r"['’]s$", "", m.group())
@@ -90,14 +90,14 @@ def subject(question: str, answer: str = "") -> str | None:
 
 def resolve(question: str, history: list[tuple[str, str]] | None) -> str:
     """A follow-up read as a question of its own: a pronoun that points back ("its", "they")
-    is replaced by the last turn's main name ("Where are their clinics?" after "What is iKure?"
-    -> "Where are iKure's clinics?"); a question that names nothing ("Why?", "And where?") is
+    is replaced by the last turn's main name ("Where are their workshops?" after "What is
+    Pelqurat?" -> "Where are Pelqurat's workshops?"); a question that names nothing ("Why?", "And where?") is
     read with the question it follows."""
     if not history:
         return question
     name = subject(*history[-1])
     if name is not None and _REFERS.search(question) and name.lower() not in question.lower():
-        owner = f"{name}’" if name[-1] in "sS" else f"{name}'s"  # "SoULS’ beneficiaries", "iKure's clinics"
+        owner = f"{name}’" if name[-1] in "sS" else f"{name}'s"  # "NASA's rockets", "Tamsvillers’ members"
         return _REFERS.sub(lambda m: owner if m.group().lower() in _POSSESSIVE else name, question)
     return f"{question} {history[-1][0]}" if not terms(question) else question
 

@@ -2,8 +2,8 @@
 
 A question word is corrected when the documents do not hold it, English does not know it
 (symspellpy's 82,765-word frequency list) and it is at most `edits` edits (Damerau, as
-SymSpell counts them) from a word the documents do hold: "Haqdarshek" -> "Haqdarshak",
-"vaule" -> "value", "Boserman" -> "Bosserman". Of several such words, the closest, then the
+SymSpell counts them) from a word the documents do hold: "Pelquart" -> "Pelqurat",
+"coperatives" -> "cooperatives", "Varnase" -> "Varnasse". Of several such words, the closest, then the
 most frequent, wins. Words far from every document word stay as they are, so a question
 about something the documents never mention is still refused as such. The vocabulary is
 built from the indexed documents' text (`Vocabulary.of`) and rebuilt with the index.
@@ -43,7 +43,7 @@ def english() -> frozenset[str]:
 @dataclass(frozen=True)
 class Vocabulary:
     counts: Counter  # lower-case word -> how often the documents use it
-    forms: dict[str, str]  # lower-case word -> its commonest spelling in the documents ("haqdarshak" -> "Haqdarshak"),
+    forms: dict[str, str]  # lower-case word -> its commonest spelling in the documents ("pelqurat" -> "Pelqurat"),
     # which a name keeps even when the question writes it in lower case
     names: frozenset[str]  # words the documents capitalise inside a sentence (rag/text.py `names`), lower case
     speller: object  # symspellpy.SymSpell over `counts`
@@ -107,7 +107,7 @@ def correct(text: str, vocabulary: Vocabulary) -> tuple[str, tuple[tuple[str, st
 
 
 def notice(corrections: tuple[tuple[str, str], ...]) -> str:
-    """What the answer says it read: '(Read "Haqdarshek" as "Haqdarshak".) '."""
+    """What the answer says it read: '(Read "Pelquart" as "Pelqurat".) '."""
     if not corrections:
         return ""
     return "(Read " + ", ".join(f'"{a}" as "{b}"' for a, b in corrections) + ".) "

@@ -30,8 +30,8 @@ _ASKS = re.compile(
     r"\bwhat(?:'s| is| are) (the )?(gist|main (message|point|points|idea|ideas|argument|takeaways?)|key (points|ideas|"
     r"takeaways?))\b|"
     r"^what(?:'s| is) (the |this |that )?[\w' -]{0,40}\b(article|essay|post|document|report|paper|piece|blog|page|"
-    r"story|text|book|file|case)\b[\w' -]{0,40} about\??$|^tl;?dr\b", re.I)  # "what is X about" of a document, not of
-# a subject inside one ("What is iKure about?" is a question about iKure)
+    r"story|text|book|file)\b[\w' -]{0,40} about\??$|^tl;?dr\b", re.I)  # "what is X about" of a document, not of
+# a subject inside one ("What is Pelqurat about?" is a question about Pelqurat)
 # the words that ask for a summary, left out of what retrieval searches for
 _ASKING_WORDS = re.compile(r"\b(please|can|could|you|summari[sz]e|sum|up|recap|outline|give|write|show|me|short|"
                            r"brief|quick|one-paragraph|summary|overview|gist|rundown|synopsis|tl;?dr|main|message|"
