@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from .answering import abstain, check, claims, compose, evidence, prompt, questi
 from .config import Config
 from .ingest import library
 from .ingest.chunk import chunk_document
+from .ingest.pdf import page_at
 from .models.embed import Embedder, MiniLM
 from .models.entities import SpacyTagger, Span, Tagger
 from .models.generate import Generator, SmolLM
@@ -104,10 +105,8 @@ class Pipeline:
         a build is, `workers` read, chunk and embed for it (rag/storage/; default: here)."""
         with self._lock:
             if self._index is None:
-                if self.documents is not None:
-                    docs, skipped = self.documents, []
-                else:
-                    docs, skipped = library.documents(self.config, workers.read if workers else None)
+                docs, skipped = (self.documents, []) if self.documents is not None else \
+                    library.documents(self.config, workers.read if workers else None)
                 for s in skipped:
                     self.log(f"skipped {s.path}: {s.reason}")
                 self._index = ensure(docs, self.embedder, self.config, log=self.log, progress=progress,
@@ -122,8 +121,7 @@ class Pipeline:
         self.load_index()
         return self._vocabulary
 
-    def add(self, paths: list, names: list[str] | None = None,
-            progress: Callable[[Progress], None] | None = None,
+    def add(self, paths: list, names: list[str] | None = None, progress: Callable[[Progress], None] | None = None,
             workers: Workers | None = None) -> tuple[list[Document], list]:
         """Add files to the user's documents (rag/ingest/library.py) and index them now; returns
         (added, skipped-with-reasons)."""
@@ -134,8 +132,7 @@ class Pipeline:
 
     def remove(self, doc_id: str) -> bool:
         """Remove one of the user's documents from the folder and the index."""
-        removed = library.remove(doc_id, self.config)
-        if removed:
+        if removed := library.remove(doc_id, self.config):
             self.reindex()
         return removed
 
@@ -152,8 +149,7 @@ class Pipeline:
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` in the generator's vocabulary (a word count for a generator without one)."""
         self.generator.load()
-        count = getattr(self.generator, "count_tokens", None)
-        return count(text) if count else len(text.split())
+        return self.generator.count_tokens(text) if hasattr(self.generator, "count_tokens") else len(text.split())
 
     def warm(self) -> None:
         """Load the index and both models now rather than on the first question."""
@@ -170,31 +166,28 @@ class Pipeline:
         return question.read(fixed, history, self.config.max_question_chars, corrections)
 
     def retrieve(self, text: str, history=None) -> list[Hit]:
+        """The passages found for `text`, best first (config.top_k of them)."""
         query = question.search_query(text, history)
         return retrieve.search(self.index, self.embedder.encode([query])[0], query, self.config.top_k)
 
+    def _cached(self, cache, texts: list[str], compute) -> list:
+        """`compute` on the texts `cache` does not hold yet, kept there; values in the order of `texts`."""
+        with self._vectors_lock:
+            known = {t: cache[t] for t in dict.fromkeys(texts) if t in cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        known.update(zip(missing, compute(missing) if missing else [], strict=True))
+        with self._vectors_lock:
+            for t in missing:
+                cache[t] = known[t]
+        return [known[t] for t in texts]
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embeddings of `texts`, from the cache where a sentence was seen before."""
-        with self._vectors_lock:
-            known = {t: self._vectors[t] for t in dict.fromkeys(texts) if t in self._vectors}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        new = self.embedder.encode(missing) if missing else []
-        known.update(zip(missing, new, strict=True))
-        with self._vectors_lock:
-            for t, v in zip(missing, new, strict=True):
-                self._vectors[t] = v
-        return np.array([known[t] for t in texts], np.float32).reshape(len(texts), -1)
+        return np.array(self._cached(self._vectors, texts, self.embedder.encode), np.float32).reshape(len(texts), -1)
 
     def tags(self, texts: list[str]) -> list[tuple[Span, ...]]:
         """The entity spans of each passage text, tagged once and then kept."""
-        with self._vectors_lock:
-            known = {t: self._tags[t] for t in dict.fromkeys(texts) if t in self._tags}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        known.update(zip(missing, self.tagger.tag(missing) if missing else [], strict=True))
-        with self._vectors_lock:
-            for t in missing:
-                self._tags[t] = known[t]
-        return [known[t] for t in texts]
+        return self._cached(self._tags, texts, self.tagger.tag)
 
     def gather(self, q: question.Question) -> Gathered:
         """What the evidence is chosen from: the passages retrieved for `q`, their sentences,
@@ -224,7 +217,17 @@ class Pipeline:
         """Yield what was `Retrieved`, the model's text as it is generated, then the checked
         `Answer`: a summary, or the short answer and its proof (rag/answering/compose.py), or
         the generated sentences the check accepted where the generator runs at all (`always_generate`:
-        whatever the evidence), else the evidence quoted; or a refusal."""
+        whatever the evidence), else the evidence quoted; or a refusal. Citations of a PDF carry the page."""
+        for item in self._stream(text, history, always_generate):
+            yield self.paged(item) if isinstance(item, Answer) else item
+
+    def paged(self, a: Answer) -> Answer:
+        """`a` with the PDF page of each citation's first supporting sentence (rag/ingest/pdf.py)."""
+        pages = {i: d.pages for i, d in self._documents.items() if d.pages}
+        return replace(a, citations=[replace(c, page=page_at(pages[c.doc_id], c.start + (c.spans or [(0, 0)])[0][0]))
+                                     if c.doc_id in pages else c for c in a.citations])
+
+    def _stream(self, text: str, history, always_generate: bool) -> Iterator[Retrieved | str | Answer]:
         t0 = time.perf_counter()
         q = self.read(text, history)
         self.warm()

@@ -16,6 +16,7 @@ class Document:
     text: str  # whitespace-normalised text; chunk offsets index into it
     path: str  # where it was read from
     sha256: str  # hash of `text`, recorded in the index manifest
+    pages: tuple[int, ...] = ()  # a PDF's page starts: offsets in `text` of pages 1, 2, ...; () for other formats
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Citation:
     supported: bool = True  # the check found the sentence(s) citing it in this passage; False for
     # the closest passages shown beside a refusal, which did not hold the answer
     spans: tuple[tuple[int, int], ...] = ()  # offsets in `quote` of the sentences that support the answer
+    page: int | None = None  # the PDF page (1-based) of the cited sentence; None for other formats
 
 
 @dataclass(frozen=True)

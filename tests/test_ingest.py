@@ -36,23 +36,33 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "empty.md").write_text("  \n ")
     (tmp_path / "truncated.pdf").write_bytes(b"%PDF-1.4")
     (tmp_path / "fake.pdf").write_text("just text pretending")
-    (tmp_path / "ignored.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "ignored.doc").write_bytes(b"\xd0\xcf\x11\xe0")
     docs, skipped = load_folder(tmp_path)
     assert [d.id for d in docs] == ["good"]
     reasons = {Path(s.path).name: s.reason for s in skipped}
-    assert set(reasons) == {"latin1.txt", "binary.txt", "empty.md", "truncated.pdf", "fake.pdf"}
+    assert set(reasons) == {"latin1.txt", "binary.txt", "empty.md", "truncated.pdf", "fake.pdf", "broken.docx"}
+    assert "not a Word document" in reasons["broken.docx"]
     assert "UTF-8" in reasons["latin1.txt"] and "binary" in reasons["binary.txt"]
     assert "PDF" in reasons["truncated.pdf"] and "%PDF-" in reasons["fake.pdf"]
 
 
 def minimal_pdf(lines: list[str]) -> bytes:
     """A one-page PDF showing `lines` in Helvetica, with a correct cross-reference table."""
-    ops = "".join(f"BT /F1 12 Tf 72 {720 - 16 * i} Td ({line}) Tj ET\n" for i, line in enumerate(lines))
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               "/Resources << /Font << /F1 5 0 R >> >> >>",
-               f"<< /Length {len(ops)} >>\nstream\n{ops}endstream",
-               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    return paged_pdf([lines])
+
+
+def paged_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of one page per item of `pages`, each showing its lines in Helvetica."""
+    n = len(pages)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {n} >>"]
+    for i, lines in enumerate(pages):
+        ops = "".join(f"BT /F1 12 Tf 72 {720 - 16 * j} Td ({line}) Tj ET\n" for j, line in enumerate(lines))
+        objects += [f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+                    f"/Resources << /Font << /F1 {3 + 2 * n} 0 R >> >> >>",
+                    f"<< /Length {len(ops)} >>\nstream\n{ops}endstream"]
+    objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     out, offsets = b"%PDF-1.4\n", []
     for i, body in enumerate(objects, 1):
         offsets.append(len(out))

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
@@ -72,7 +73,7 @@ def add(paths: list[str | Path], config: Config,
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-            added.append(Document(target.stem, doc.title, doc.text, str(target), doc.sha256))
+            added.append(replace(doc, id=target.stem, path=str(target)))
         except (OSError, ValueError) as e:
             skipped.append(Skipped(name, str(e)))
     return added, skipped

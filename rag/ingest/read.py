@@ -1,13 +1,14 @@
 """Read a folder of text documents into `Document` records.
 
-Every `.txt`, `.md`, `.html` and `.pdf` file directly in the folder (sorted, so ids and
-order are stable) becomes one Document: id = file stem, title = first meaningful line (or
-the HTML <title>), text = the content with whitespace normalised. HTML goes through the
-standard library's HTML tokenizer (scripts, styles and page furniture dropped, entities
-decoded, block tags end lines; document text is never executed), PDF through pypdf, page
-by page. Content is checked against the suffix: a ".pdf" must start with %PDF-, text must
-be UTF-8 without NUL bytes. Files that fail are skipped and reported with the reason,
-never fatal. Sub-folders are not read.
+Every `.txt`, `.md`, `.html`, `.pdf` and `.docx` file directly in the folder (sorted, so ids
+and order are stable) becomes one Document: id = file stem, title = first meaningful line (or
+the HTML <title>, the Word title), text = the content with whitespace normalised. HTML goes
+through the standard library's HTML tokenizer (scripts, styles and page furniture dropped,
+entities decoded, block tags end lines; document text is never executed), PDF through
+rag/ingest/pdf.py page by page (scanned pages by OCR; where each page starts is kept), Word
+files through rag/ingest/office.py. Content is checked against the suffix: a ".pdf" must
+start with %PDF-, a ".docx" must be a Word zip, text must be UTF-8 without NUL bytes. Files
+that fail are skipped and reported with the reason, never fatal. Sub-folders are not read.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from pathlib import Path
 
 from ..text import sentences
 from ..types import Document
+from .office import docx_text
+from .pdf import normalize_pages, pdf_pages
 
-SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_BYTES = 20_000_000  # a bigger "document" is almost surely not prose
 
 # lines that web pages put before the real title
@@ -139,43 +142,26 @@ def html_text(raw: bytes) -> tuple[str, str]:
     return " ".join("".join(parser.title).split()), "".join(parser.parts)
 
 
-def pdf_text(path: Path, raw: bytes) -> str:
-    """The text of every page of a PDF, pages separated by blank lines."""
-    if not raw.startswith(b"%PDF-"):
-        raise ValueError("not a PDF (the content does not start with %PDF-)")
-    import logging
-
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn a lot
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise ValueError("encrypted PDF")
-        return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PyPdfError, KeyError, TypeError, AttributeError, RecursionError) as e:
-        raise ValueError(f"unreadable PDF ({type(e).__name__}: {e})") from None
-
-
 def read_document(path: Path) -> Document:
     """One file -> Document. Raises ValueError with a reason for files that are not text."""
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise ValueError(f"larger than {MAX_BYTES // 1_000_000} MB")
     raw = path.read_bytes()
-    suffix, title = path.suffix.lower(), ""
+    suffix, title, pages = path.suffix.lower(), "", ()
     if suffix == ".pdf":
-        text = pdf_text(path, raw)
+        text, pages = normalize_pages(pdf_pages(path, raw), normalize)
     elif suffix in (".html", ".htm"):
         title, text = html_text(raw)
+    elif suffix == ".docx":
+        title, text = docx_text(path, raw)
     else:
         text = _decode(raw)
     text = normalize(text)
     if not text:
-        raise ValueError("no text layer (scanned pages? run OCR on it first)" if suffix == ".pdf" else "empty")
+        raise ValueError("no text found, not even by OCR" if suffix == ".pdf" else "empty")
     sha = hashlib.sha256(text.encode()).hexdigest()
-    return Document(path.stem, normalize(title) or find_title(text, path.stem), text, str(path), sha)
+    return Document(path.stem, normalize(title) or find_title(text, path.stem), text, str(path), sha, pages)
 
 
 def load_folder(folder: str | Path, read: Callable[[list[Path]], list[Document | Exception]] | None = None

@@ -28,6 +28,7 @@ path they share. On one 2-core machine Ray is slower than one process (`python -
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -75,13 +76,18 @@ def _read(row: dict) -> dict:
     doc = read_or_error(Path(row["path"]))
     if isinstance(doc, Exception):
         return {"i": row["i"], "doc": None, "error": str(doc)}
-    return {"i": row["i"], "doc": vars(doc), "error": None}
+    return {"i": row["i"], "doc": {**vars(doc), "pages": json.dumps(doc.pages)}, "error": None}
+
+
+def _document(row: dict) -> Document:
+    """The Document of a row `_read` made (its pages travel as JSON: Arrow types empty lists badly)."""
+    return Document(**{**row, "pages": tuple(json.loads(row["pages"]))})
 
 
 def _chunk(row: dict, tokens: int, overlap: int) -> dict:
     from ..ingest.chunk import chunk_document
 
-    return {"i": row["i"], "chunks": [vars(c) for c in chunk_document(Document(**row["doc"]), tokens, overlap)]}
+    return {"i": row["i"], "chunks": [vars(c) for c in chunk_document(_document(row["doc"]), tokens, overlap)]}
 
 
 class _Encoder:
@@ -120,12 +126,12 @@ class RayWorkers:
             return []
         items = [{"i": i, "path": str(p.resolve())} for i, p in enumerate(paths)]
         rows = self._rows(self.ray.data.from_items(items, override_num_blocks=self._blocks(items)).map(_read))
-        return [Document(**r["doc"]) if r["doc"] is not None else ValueError(r["error"]) for r in rows]
+        return [_document(r["doc"]) if r["doc"] is not None else ValueError(r["error"]) for r in rows]
 
     def chunk(self, docs: list[Document]) -> list[list[Chunk]]:
         if not docs:
             return []
-        items = [{"i": i, "doc": vars(d)} for i, d in enumerate(docs)]
+        items = [{"i": i, "doc": {**vars(d), "pages": json.dumps(d.pages)}} for i, d in enumerate(docs)]
         ds = self.ray.data.from_items(items, override_num_blocks=self._blocks(items)).map(
             _chunk, fn_kwargs={"tokens": self.config.chunk_tokens, "overlap": self.config.chunk_overlap})
         return [[Chunk(**c) for c in r["chunks"]] for r in self._rows(ds)]

@@ -1,0 +1,126 @@
+"""A PDF's text, page by page, with where each page starts; scanned pages read by OCR.
+
+pypdf extracts the text layer. A page without one is rendered (pypdfium2, 200 dpi, at most
+MAX_PIXELS) and recognised by Tesseract (pytesseract) in a child process
+(`python -m rag.ingest.ocr`), so a file that crashes or hangs the renderer costs only that
+child, stopped at its time bound. What was recognised is kept under `<cache_dir>/ocr/`, keyed
+by the file's hash: a scanned PDF is recognised once, not at every start. Leaves out: layout
+(columns, tables) beyond what the text layer or Tesseract give, languages other than English.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+DPI = 200
+MAX_PIXELS = 40_000_000  # a page rendered larger is scaled down (an A4 page at 200 dpi is 3.9 M)
+MAX_OCR_PAGES = 60  # scanned pages read per file; beyond, the file is refused at once
+MAX_CHILD_BYTES = 4 << 30  # the OCR child's address space
+SECONDS_PER_PAGE = 60  # the child's bound: 20 s + this per page
+MISSING = ("has {n} page(s) without a text layer and Tesseract is not installed, so they cannot "
+           "be read: install it (`sudo apt-get install tesseract-ocr`, or `make ocr`), then add the file again")
+
+
+def normalize_pages(pages: list[str], normalize) -> tuple[str, tuple[int, ...]]:
+    """The pages' texts normalised and joined by blank lines, and the offset where each starts
+    (an empty page starts where the next one does)."""
+    text, starts = "", []
+    for page in map(normalize, pages):
+        if page and text:
+            text += "\n\n"
+        starts.append(len(text))
+        text += page
+    return text, tuple(starts)
+
+
+def page_at(pages: tuple[int, ...], offset: int) -> int | None:
+    """The 1-based page holding character `offset`, given each page's start; None without pages."""
+    if not pages:
+        return None
+    import bisect
+
+    return max(1, bisect.bisect_right(pages, offset))
+
+
+def text_layer(path: Path, raw: bytes) -> list[str]:
+    """Each page's extracted text ("" for a page without a text layer)."""
+    if not raw.startswith(b"%PDF-"):
+        raise ValueError("not a PDF (the content does not start with %PDF-)")
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn a lot
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise ValueError("encrypted PDF")
+        return [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, KeyError, TypeError, AttributeError, RecursionError, OSError) as e:
+        raise ValueError(f"unreadable PDF ({type(e).__name__}: {e})") from None
+
+
+def _cache_dir() -> Path:
+    from ..config import Config
+    from ..errors import ConfigError
+
+    try:
+        return Config.from_env().cache_dir / "ocr"
+    except ConfigError:
+        return Config().cache_dir / "ocr"
+
+
+def _bounded() -> None:
+    """In the OCR child: at most MAX_CHILD_BYTES of memory, whatever the file asks the renderer for."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_CHILD_BYTES, MAX_CHILD_BYTES))
+
+
+def recognise(path: Path, raw: bytes, pages: list[int], cache: Path | None = None) -> dict[int, str]:
+    """The text Tesseract reads on `pages` (0-based) of the PDF, from the cache when this
+    file was read before. Raises ValueError with a reason when it cannot."""
+    if len(pages) > MAX_OCR_PAGES:
+        raise ValueError(f"has {len(pages)} pages without a text layer; at most {MAX_OCR_PAGES} scanned pages "
+                         "are read by OCR per file: split it into smaller files")
+    if shutil.which("tesseract") is None:
+        raise ValueError(MISSING.format(n=len(pages)))
+    cache = cache or _cache_dir()
+    stored = cache / f"{hashlib.sha256(raw).hexdigest()}.json"
+    try:
+        known = {int(k): v for k, v in json.loads(stored.read_text()).items()}
+    except (OSError, ValueError):
+        known = {}
+    todo = [p for p in pages if p not in known]
+    if todo:
+        bound = 20 + SECONDS_PER_PAGE * len(todo)
+        try:
+            done = subprocess.run([sys.executable, "-m", "rag.ingest.ocr", str(path), *map(str, todo)],
+                                  capture_output=True, timeout=bound, text=True, preexec_fn=_bounded)
+        except subprocess.TimeoutExpired:
+            raise ValueError(f"OCR took longer than {bound} s for {len(todo)} scanned page(s)") from None
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise ValueError(f"OCR failed ({why[:200]})")
+        known.update({int(k): v for k, v in json.loads(done.stdout).items()})
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = stored.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, stored)
+    return {p: known[p] for p in pages}
+
+
+def pdf_pages(path: Path, raw: bytes) -> list[str]:
+    """Every page's text: the text layer where there is one, else what OCR reads."""
+    pages = text_layer(path, raw)
+    scanned = [i for i, t in enumerate(pages) if not t.strip()]
+    if scanned:
+        for i, text in recognise(path, raw, scanned).items():
+            pages[i] = text
+    return pages
