@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test index lint eval eval-qa fit bench clean browser
+.PHONY: install serve test index lint eval eval-qa fit bench clean browser ocr
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ serve: index
 	@echo "Opening the chat on http://127.0.0.1:$${RAG_PORT:-7860} (Ctrl-C to stop)"
 	$(PY) -m ui
 
-test: install browser
+test: install browser ocr
 	$(PY) -m pytest
 
 # the browser tests drive Debian's chromium (Playwright's own browser download is unreachable);
@@ -42,6 +42,12 @@ browser: /usr/bin/chromium /usr/bin/curl
 /usr/bin/chromium /usr/bin/curl:
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium curl
+
+# scanned PDF pages are read by Debian's Tesseract (English); without it they are skipped with a reason
+ocr: /usr/bin/tesseract
+/usr/bin/tesseract:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends tesseract-ocr tesseract-ocr-eng
 
 # retrieval quality on BEIR SciFact (shared/ beside the repo); the first run embeds ~15k chunks (~8 min)
 SCIFACT ?= ../shared/eval/scifact

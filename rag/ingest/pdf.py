@@ -31,13 +31,15 @@ MISSING = ("has {n} page(s) without a text layer and Tesseract is not installed,
 def normalize_pages(pages: list[str], normalize) -> tuple[str, tuple[int, ...]]:
     """The pages' texts normalised and joined by blank lines, and the offset where each starts
     (an empty page starts where the next one does)."""
-    text, starts = "", []
+    text, starts, empty = "", [], 0  # empty: pages waiting for the next page's start
     for page in map(normalize, pages):
-        if page and text:
-            text += "\n\n"
-        starts.append(len(text))
-        text += page
-    return text, tuple(starts)
+        if not page:
+            empty += 1
+            continue
+        text += "\n\n" if text else ""
+        starts += [len(text)] * (empty + 1)
+        text, empty = text + page, 0
+    return text, tuple(starts + [len(text)] * empty)
 
 
 def page_at(pages: tuple[int, ...], offset: int) -> int | None:
