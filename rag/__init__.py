@@ -17,7 +17,8 @@ The package, room by room (each room imports only the rooms above it in this lis
     answering/    the question read once, evidence, refusal, prompt, check, quote
     pipeline.py   the one place that wires them: question -> Answer
     evaluation/   the product measured on benchmarks
-    cli.py        `python -m rag index|ask|eval`
+    mcp.py        the documents as MCP tools (stdio here, HTTP at /mcp of ui/server.py)
+    cli.py        `python -m rag index|ask|mcp|eval`
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from .config import Config
 from .errors import BadIndexError, ConfigError, IndexWriteError, ModelError, QuestionError, RagError
 from .types import Answer, Citation, Progress, Retrieved, Statement
 
-__all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "count_tokens", "Answer",
-           "Citation", "Statement", "Retrieved", "Progress", "Config", "RagError", "QuestionError", "ConfigError",
-           "BadIndexError", "IndexWriteError", "ModelError"]
+__all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "count_tokens", "mcp_server",
+           "Answer", "Citation", "Statement", "Retrieved", "Progress", "Config", "RagError", "QuestionError",
+           "ConfigError", "BadIndexError", "IndexWriteError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()
@@ -61,7 +62,7 @@ def stream_answer(question: str,
 
 
 def add_documents(paths: list, names: list[str] | None = None, progress=None):
-    """Add files (.txt, .md, .html, .pdf) to your documents and index them; returns
+    """Add files (.txt, .md, .html, .pdf, .docx) to your documents and index them; returns
     (added Documents, skipped files with the reason). `names`: the files' own names when
     `paths` are temporary copies (uploads); `progress`: called with a `Progress` as the
     new text is embedded."""
@@ -76,6 +77,14 @@ def remove_document(doc_id: str) -> bool:
 def documents() -> list[tuple[str, str, int, bool]]:
     """(doc_id, title, chunk count, added by you) for every indexed document."""
     return _default().catalogue()
+
+
+def mcp_server():
+    """The MCP server (rag/mcp.py) whose tools answer from this process's pipeline: what
+    ui/server.py serves at /mcp."""
+    from .mcp import server
+
+    return server(_default)
 
 
 def count_tokens(text: str) -> int:

@@ -1,7 +1,7 @@
 """Command line: `python -m rag index [FOLDER] [--ray [ADDRESS]]` (with FOLDER: add its
-.txt/.md/.html/.pdf files to your documents, stored under data/uploads/; with --ray: do the
-reading, chunking and embedding on a Ray cluster), `python -m rag ask "QUESTION" [--json]`
-and `python -m rag eval retrieval|qa`.
+.txt/.md/.html/.pdf/.docx files to your documents, stored under data/uploads/; with --ray: do the
+reading, chunking and embedding on a Ray cluster), `python -m rag ask "QUESTION" [--json]`,
+`python -m rag mcp` (the MCP server over stdio, rag/mcp.py) and `python -m rag eval retrieval|qa`.
 
 Errors the user can act on (empty question, missing folder, broken index) print one
 line and exit with status 2; nothing prints a stack trace for them.
@@ -74,9 +74,16 @@ def cmd_ask(args) -> None:
         print("\nSources:")
         for c in final.citations:
             quote = " ".join(c.quote.split())
-            print(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}, score {c.score:.2f})")
+            page = f"p. {c.page}, " if c.page else ""
+            print(f"[{c.n}] {c.title} ({c.doc_id}, {page}chars {c.start}-{c.end}, score {c.score:.2f})")
             print(f"    \"{quote[:300]}{'…' if len(quote) > 300 else ''}\"")
     print("\n" + "  ".join(f"{k} {v:.2f}s" for k, v in final.timings.items()), file=sys.stderr)
+
+
+def cmd_mcp(args) -> None:
+    from .mcp import main as serve
+
+    serve()
 
 
 def cmd_eval(args) -> None:
@@ -111,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument("--folder", help="documents folder (default: seeds/)")
     ask.set_defaults(func=cmd_ask)
+    mc = sub.add_parser("mcp", help="serve the documents as MCP tools over stdio (for Claude Desktop, Cursor, ...)")
+    mc.set_defaults(func=cmd_mcp)
     ev = sub.add_parser("eval", help="measure quality on a benchmark")
     ev_sub = ev.add_subparsers(dest="what", required=True)
     evr = ev_sub.add_parser("retrieval", help="nDCG@10, recall, MRR on BEIR-format data")

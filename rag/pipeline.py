@@ -1,11 +1,10 @@
 """The one place that wires the stages together: question -> Answer.
 
-read the question once (rag/answering/question.py) -> retrieve (rag/storage/retrieve.py, over
-the store opened once per process) -> choose the evidence (rag/answering/evidence.py) -> decide
-to answer (rag/answering/abstain.py) -> generate from the evidence (rag/models/generate.py,
-prompt in rag/answering/prompt.py) -> check (rag/answering/check.py), or quote the evidence
-(rag/answering/quote.py). A `Pipeline` owns its models and index and reuses them across calls;
-pass fakes for `embedder` and `generator` to test without models.
+read the question once (rag/answering/question.py) -> retrieve (rag/storage/retrieve.py, over the
+store opened once per process) -> choose the evidence (rag/answering/evidence.py) -> decide to answer
+(rag/answering/abstain.py) -> generate from the evidence (rag/models/generate.py, prompt in
+rag/answering/prompt.py) -> check (rag/answering/check.py), or quote the evidence (rag/answering/quote.py).
+A `Pipeline` owns its models and index and reuses them; fakes for `embedder` and `generator` test it.
 """
 
 from __future__ import annotations
@@ -165,10 +164,9 @@ class Pipeline:
         fixed, corrections = spelling.correct(text, self.vocabulary)
         return question.read(fixed, history, self.config.max_question_chars, corrections)
 
-    def retrieve(self, text: str, history=None) -> list[Hit]:
-        """The passages found for `text`, best first (config.top_k of them)."""
-        query = question.search_query(text, history)
-        return retrieve.search(self.index, self.embedder.encode([query])[0], query, self.config.top_k)
+    def retrieve(self, text: str, history=None, k: int | None = None) -> list[Hit]:
+        query = question.search_query(question.clean(text, self.config.max_question_chars)[0], history)
+        return retrieve.search(self.index, self.embedder.encode([query])[0], query, k or self.config.top_k)
 
     def _cached(self, cache, texts: list[str], compute) -> list:
         """`compute` on the texts `cache` does not hold yet, kept there; values in the order of `texts`."""
@@ -222,10 +220,13 @@ class Pipeline:
             yield self.paged(item) if isinstance(item, Answer) else item
 
     def paged(self, a: Answer) -> Answer:
-        """`a` with the PDF page of each citation's first supporting sentence (rag/ingest/pdf.py)."""
-        pages = {i: d.pages for i, d in self._documents.items() if d.pages}
-        return replace(a, citations=[replace(c, page=page_at(pages[c.doc_id], c.start + (c.spans or [(0, 0)])[0][0]))
-                                     if c.doc_id in pages else c for c in a.citations])
+        """`a` with the PDF page of each citation's first supporting sentence."""
+        return replace(a, citations=[replace(c, page=self.page(c.doc_id, c.start + (c.spans or [(0, 0)])[0][0]))
+                                     for c in a.citations])
+
+    def page(self, doc_id: str, offset: int) -> int | None:
+        """The PDF page (1-based) holding character `offset` of a document; None for other formats."""
+        return page_at(self._documents[doc_id].pages, offset) if doc_id in self._documents else None
 
     def _stream(self, text: str, history, always_generate: bool) -> Iterator[Retrieved | str | Answer]:
         t0 = time.perf_counter()
@@ -233,8 +234,7 @@ class Pipeline:
         self.warm()
         t1 = time.perf_counter()
         found = self.evidence(q)
-        judged = found.assessment
-        sources = found.sources
+        judged, sources = found.assessment, found.sources
         shown = list(dict.fromkeys(found.hits[: self.config.top_k] + sources))
         timings = {"load": t1 - t0, "retrieve": time.perf_counter() - t1}
         notice = spelling.notice(q.corrections) + ("(Your question was shortened to fit the model.) "
@@ -251,8 +251,8 @@ class Pipeline:
             reply = notice + abstain.refusal(judged)
             yield reply
             closest = [check.cited(h, n, supported=False) for n, h in enumerate(found.hits[: self.config.top_k], 1)]
-            yield Answer(reply, closest, True,
-                         {**timings, "total": time.perf_counter() - t0}, shown, confidence=judged.confidence)
+            yield Answer(reply, closest, True, {**timings, "total": time.perf_counter() - t0}, shown,
+                         confidence=judged.confidence)
             return
         chosen = compose.best_first(q, found.numbered)
         t2 = time.perf_counter()

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # each room may import the rooms before it in this list (and itself), never one after it
 ROOMS = ["rag.errors", "rag.config", "rag.types", "rag.text", "rag.models", "rag.ingest", "rag.storage",
-         "rag.answering", "rag.pipeline", "rag.evaluation", "rag.cli", "rag", "ui"]
+         "rag.answering", "rag.pipeline", "rag.evaluation", "rag.mcp", "rag.cli", "rag", "ui"]
 
 
 def modules() -> dict[str, Path]:

@@ -172,7 +172,7 @@ def parse(body: bytes) -> Ask:
 
 def citation(c: rag.Citation) -> dict:
     return {"n": c.n, "doc_id": c.doc_id, "title": c.title, "quote": c.quote, "start": c.start, "end": c.end,
-            "supported": c.supported}
+            "page": c.page, "supported": c.supported}
 
 
 def extra(a: rag.Answer) -> dict:

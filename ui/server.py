@@ -1,4 +1,5 @@
-"""One process, one pipeline: the chat at /, the OpenAI-compatible API at /v1 (ui/api.py).
+"""One process, one pipeline: the chat at /, the OpenAI-compatible API at /v1 (ui/api.py), the MCP
+tools at /mcp (streamable HTTP, rag/mcp.py).
 
 Binds 127.0.0.1:7860 by default (`rag.Config`: RAG_HOST, RAG_PORT). On any other address it refuses to
 start unless RAG_API_KEY is set. With a key set, every request needs it: API clients send
@@ -19,6 +20,7 @@ and share one receive wrapper with the stall timeout, which neither library has.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -164,12 +166,44 @@ input,button{{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;marg
 <button type="submit">Open the chat</button></form>{error}</body></html>"""
 
 
+def mcp_security(host: str):
+    """DNS-rebinding protection for /mcp: the Host and Origin headers must name this machine (its
+    loopback names, and on another address that address and the machine's own names)."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    names = {"127.0.0.1", "localhost", "[::1]"}
+    if not loopback(host):
+        names |= {socket.gethostname(), socket.getfqdn()}
+        if host in ("0.0.0.0", "::"):  # every interface: every address of this machine
+            try:
+                names |= {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None)}
+            except OSError:
+                pass
+        else:
+            names.add(host)
+    names = {f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names}
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
+                                     allowed_hosts=sorted(names | {f"{n}:*" for n in names}),
+                                     allowed_origins=sorted(f"{s}://{n}:*" for n in names for s in ("http", "https"))
+                                     + sorted(f"{s}://{n}" for n in names for s in ("http", "https")))
+
+
 def create_app(key: str | None = None, config: rag.Config | None = None) -> Guard:
-    """The whole server as one ASGI app: the API router, the login page, the Gradio chat."""
+    """The whole server as one ASGI app: the API router, MCP at /mcp, the login page, the Gradio chat."""
     config = config or rag.Config()
     api.configure(config)
-    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    mcp = rag.mcp_server()
+    mcp_http = mcp.streamable_http_app(streamable_http_path="/mcp", host=config.host, max_request_body_size=BODY_BYTES,
+                                       transport_security=mcp_security(config.host))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_):
+        async with mcp.session_manager.run():  # the MCP sessions' task group, for as long as the server runs
+            yield
+
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     server.include_router(api.router)
+    server.router.routes.extend(mcp_http.routes)  # before the chat, which is mounted at /
 
     @server.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown(rest: str):
@@ -220,8 +254,8 @@ def main() -> None:
     if key is not None and len(key) < MIN_KEY_CHARS:
         fail(f"error: RAG_API_KEY is too short to guard the server: use at least {MIN_KEY_CHARS} characters.")
     app.warm_up()
-    print(f"Chat: http://{host}:{port}/   API: http://{host}:{port}/v1" + ("   (key required)" if key else ""),
-          flush=True)
+    print(f"Chat: http://{host}:{port}/   API: http://{host}:{port}/v1   MCP: http://{host}:{port}/mcp"
+          + ("   (key required)" if key else ""), flush=True)
     uvicorn.run(create_app(key, config), host=host, port=port, log_level="warning", timeout_keep_alive=5,
                 limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=3)
 
