@@ -5,6 +5,7 @@ streamable HTTP, with the real models, giving the answers `answer()` gives."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -20,12 +21,20 @@ QUESTIONS = ["What is SoULS?", "Who are the primary beneficiaries of SoULS?",
              "What does localization mean for production?"]
 
 
-def call(app, *calls: tuple[str, dict]) -> list:
-    """Connect the SDK's client to `app` (an MCPServer, a URL, a transport) and make `calls`."""
+def call(app, *calls: tuple[str, dict], headers: dict | None = None) -> list:
+    """Connect the SDK's client to `app` (an MCPServer, stdio parameters, or a URL, sent with
+    `headers`) and make `calls`; returns the tool list, then each call's result."""
+    import httpx2
     from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
 
     async def go():
-        async with Client(app, read_timeout_seconds=600) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            if isinstance(app, str):
+                http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers or {}, timeout=600))
+                client = await stack.enter_async_context(Client(streamable_http_client(app, http_client=http)))
+            else:
+                client = await stack.enter_async_context(Client(app, read_timeout_seconds=600))
             return [await client.list_tools()] + [await client.call_tool(name, args) for name, args in calls]
 
     return asyncio.run(go())
@@ -52,9 +61,9 @@ def test_three_read_only_tools_with_bounded_arguments(fake):
 
 def test_the_tools_answer_as_the_pipeline_does(fake):
     expected = fake.answer("What do local women repair?")
-    _, asked, searched, listed = call(server(lambda: fake), ("answer_question", {"question": "What do local women repair?"}),
-                                      ("search_documents", {"query": "weekly markets", "k": 2}),
-                                      ("list_documents", {}))
+    _, asked, searched, listed = call(server(lambda: fake),
+                                      ("answer_question", {"question": "What do local women repair?"}),
+                                      ("search_documents", {"query": "weekly markets", "k": 2}), ("list_documents", {}))
     got = asked.structured_content
     assert not asked.is_error and got["answer"] == expected.text and got["refused"] is False
     assert [(c["doc_id"], c["quote"], c["start"], c["page"]) for c in got["citations"]] == \
@@ -125,13 +134,11 @@ KEY = "mcp-test-key-0123456789abcdef"
 @pytest.mark.parametrize("key", [None, KEY])
 def test_http_answers_as_answer_does_and_needs_the_key_when_one_is_set(tmp_path, expected, key):
     import httpx2
-    from mcp.client.streamable_http import streamable_http_client
 
     env = {"RAG_API_KEY": key} if key else {}
     with chat_server(tmp_path, **env) as (url, _):
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        transport = streamable_http_client(url + "mcp", http_client=httpx2.AsyncClient(headers=headers, timeout=600))
-        tools, *results = call(transport, *[("answer_question", {"question": q}) for q in QUESTIONS])
+        tools, *results = call(url + "mcp", *[("answer_question", {"question": q}) for q in QUESTIONS], headers=headers)
         assert answered(results) == expected
         plain = httpx2.post(url + "mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                             headers={"Accept": "application/json, text/event-stream"})
@@ -139,9 +146,7 @@ def test_http_answers_as_answer_does_and_needs_the_key_when_one_is_set(tmp_path,
         rebound = httpx2.post(url + "mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
                               headers={**headers, "Host": "evil.example:80", "Accept": "application/json"})
         assert rebound.status_code == 421  # DNS rebinding: a page of another site cannot reach the tools
-        junk = httpx2.post(url + "mcp", content=b"{not json", headers={**headers, "Content-Type": "application/json",
-                                                                        "Accept": "application/json, text/event-stream"})
-        assert junk.status_code == 400
-        big = httpx2.post(url + "mcp", content=b"[" + b"1," * 1_000_000 + b"1]", headers={
-            **headers, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+        json_headers = {**headers, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        assert httpx2.post(url + "mcp", content=b"{not json", headers=json_headers).status_code == 400
+        big = httpx2.post(url + "mcp", content=b"[" + b"1," * 1_000_000 + b"1]", headers=json_headers)
         assert big.status_code == 413
