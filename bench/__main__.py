@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only indexing query evidence store generation serving api load]"""
+"""python -m bench [--quick] [--only indexing query evidence store generation serving api mcp load]"""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import platform
 import time
 from pathlib import Path
 
-from . import ROOT, api, evidence, generation, indexing, load, query, serving, store
+from . import ROOT, api, evidence, generation, indexing, load, mcp, query, serving, store
 
 SECTIONS = {"indexing": indexing, "query": query, "evidence": evidence, "store": store, "generation": generation,
-            "serving": serving, "api": api, "load": load}
+            "serving": serving, "api": api, "mcp": mcp, "load": load}
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ def test_bench_runs_on_a_tiny_input(tmp_path):
     assert results["generation"]["decode_tok_s"] > 0 and results["generation"]["four_passages"]["ttft_s"] > 0
     assert results["serving"]["server"]["peak_rss_mb"] > 0
     assert results["api"]["direct_total_median_s"] > 0 and "overhead_median_ms" in results["api"]
+    assert results["mcp"]["same_as_answer_stdio"] == results["mcp"]["same_as_answer_http"] == 2
     load = results["load"]
     assert load["batched"]["levels"]["2"]["answers"] == 4 and load["batched"]["peak_rss_mb"] > 0
     assert 0 < load["batched"]["levels"]["2"]["client_cpu_ms_per_answer"] < 1000  # the load generator's own CPU

@@ -17,6 +17,7 @@ from rag.pipeline import Pipeline
 from tests.conftest import FakeEmbedder, FakeGenerator
 from tests.test_ingest import paged_pdf
 from tests.test_pipeline import FAKE_CONFIDENCE, copy_first_passage_sentence
+from tools.ocr_check import scanned_pdf
 
 tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract not installed (make ocr)")
 
@@ -63,25 +64,6 @@ def test_each_citation_gives_the_page_of_its_sentence(tmp_path, config):
         assert cited and cited[0].page == n, (q, a.text, [(c.page, c.spans) for c in a.citations])
     a = pipe.answer("What do repair cafes fix?")
     assert a.citations and a.citations[0].doc_id == "notes" and a.citations[0].page is None
-
-
-def scanned_pdf(path: Path, paragraphs: list[str]) -> None:
-    """An image-only PDF: each paragraph drawn on its own page at 200 dpi, no text layer."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default(size=34)  # Pillow's own font: the same on every machine
-    pages = []
-    for paragraph in paragraphs:
-        image = Image.new("L", (1654, 2339), 255)
-        draw, line, y = ImageDraw.Draw(image), "", 150
-        for word in paragraph.split() + [None]:
-            if word is None or draw.textlength(f"{line} {word}".strip(), font=font) > 1400:
-                draw.text((130, y), line, font=font, fill=0)
-                line, y = word or "", y + 50
-            else:
-                line = f"{line} {word}".strip()
-        pages.append(image)
-    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=200)
 
 
 @tesseract
