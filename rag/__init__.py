@@ -31,6 +31,7 @@ from .errors import BadIndexError, ConfigError, IndexWriteError, ModelError, Que
 from .types import Answer, Citation, Progress, Retrieved, Statement
 
 __all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "count_tokens", "mcp_server",
+           "document_file",
            "Answer", "Citation", "Statement", "Retrieved", "Progress", "Config", "RagError", "QuestionError",
            "ConfigError", "BadIndexError", "IndexWriteError", "ModelError"]
 
@@ -77,6 +78,14 @@ def remove_document(doc_id: str) -> bool:
 def documents() -> list[tuple[str, str, int, bool]]:
     """(doc_id, title, chunk count, added by you) for every indexed document."""
     return _default().catalogue()
+
+
+def document_file(doc_id: str):
+    """The file (a `Path`) that document `doc_id` is read from, in the seeds or your uploads;
+    None when there is none."""
+    from .ingest.library import file_of
+
+    return file_of(doc_id, _default().config)
 
 
 def mcp_server():

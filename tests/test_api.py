@@ -88,7 +88,7 @@ def test_completion_is_the_checked_answer_with_its_citations_and_usage(client, p
     assert choice["finish_reason"] == "stop" and "[1]" in expected.text
     cites = body["rag"]["citations"]
     assert [c["doc_id"] for c in cites] == [c.doc_id for c in expected.citations]
-    assert set(cites[0]) == {"n", "doc_id", "title", "quote", "start", "end", "supported"}
+    assert set(cites[0]) == {"n", "doc_id", "title", "quote", "start", "end", "page", "supported"}
     assert body["rag"]["abstained"] is False and body["rag"]["statements"]
     u = body["usage"]
     assert u["prompt_tokens"] == len(Q.split()) and u["completion_tokens"] == len(expected.text.split())
@@ -360,3 +360,17 @@ def test_the_server_will_not_start_exposed_without_a_real_key(env, says, tmp_pat
     done = subprocess.run([sys.executable, "-m", "ui"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_pdf_of_the_documents_is_served_for_its_page_links_and_nothing_else(pipe, client, locked):
+    from tests.test_ingest import minimal_pdf
+
+    (pipe.config.docs_dir / "guide.pdf").write_bytes(minimal_pdf(["Harbour Guide", "Ferries leave at noon."]))
+    (pipe.config.docs_dir.parent / "secret.pdf").write_bytes(minimal_pdf(["Not a document"]))
+    r = client.get("/files/guide")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF-")
+    assert r.headers["content-disposition"].startswith("inline") and r.headers["x-content-type-options"] == "nosniff"
+    for name in ("solar", "secret", "..%2Fsecret", "missing"):  # a text document, outside the folders, none
+        assert client.get(f"/files/{name}").status_code == 404, name
+    assert locked.get("/files/guide").status_code == 401
+    assert locked.get("/files/guide", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200

@@ -108,3 +108,11 @@ def test_a_quoted_answer_is_shown_as_a_quote():
     generated = Answer("They make apparel. [1]", a.citations, False, {},
                        statements=[Statement("They make apparel.", 1, quoted=False)])
     assert not render(generated).startswith(">") and "Quoted word" not in render(generated)
+
+
+def test_a_pdf_citation_gives_its_page_linked_to_the_pdf_opened_there():
+    a = Answer("Ferries leave at noon. [1]", [Citation(1, "guide", "Guide", "Ferries leave at noon.", 40, 62, 0.5,
+                                                       page=3)], False, {})
+    md = render(a)
+    assert '<a href="/files/guide#page=3" target="_blank" rel="noopener">p. 3</a>' in md and "characters 40–62" in md
+    assert "p. " not in render(Answer("Farms. [1]", [Citation(1, "d1", "Farms", "Farms.", 0, 6, 0.5)], False, {}))

@@ -80,6 +80,13 @@ def answer_text(a: rag.Answer) -> str:
     return "\n".join(out)
 
 
+def where(c: rag.Citation) -> str:
+    """Where a citation is: its page, linked to the PDF opened at it, and its characters."""
+    page = (f'<a href="/files/{html.escape(c.doc_id)}#page={c.page}" target="_blank" rel="noopener">p. {c.page}</a> · '
+            if c.page else "")
+    return f"{page}characters {c.start}–{c.end}"
+
+
 def render(a: rag.Answer) -> str:
     """The checked answer and its sources, as Markdown. Each [n] links to its source."""
     key = hashlib.sha1(a.text.encode()).hexdigest()[:8]  # anchors unique per answer
@@ -90,11 +97,11 @@ def render(a: rag.Answer) -> str:
         lines.append("\n**Sources**")
         for c in supported:
             lines.append(f'\n<span id="src-{key}-{c.n}"></span>**[{c.n}] {escape(c.title)}** · `{c.doc_id}` · '
-                         f"characters {c.start}–{c.end}\n> {highlight(c.quote, c.spans)}")
+                         f"{where(c)}\n> {highlight(c.quote, c.spans)}")
     elif a.abstained and a.citations:
         lines.append("\n**Closest passages found (not sufficient to answer)**")
         for c in a.citations[:2]:
-            lines.append(f"\n*{escape(c.title)}* · `{c.doc_id}` · characters {c.start}–{c.end}"
+            lines.append(f"\n*{escape(c.title)}* · `{c.doc_id}` · {where(c)}"
                          f"\n> {escape(c.quote[:300])}…")
     if a.dropped:
         lines.append("\n<details><summary>Removed by the citation check</summary>\n")

@@ -32,8 +32,9 @@ from urllib.parse import parse_qs, unquote
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from starlette.requests import cookie_parser
+from starlette.routing import Route
 
 import rag
 
@@ -188,22 +189,40 @@ def mcp_security(host: str):
                                      + sorted(f"{s}://{n}" for n in names for s in ("http", "https")))
 
 
+class Mcp:
+    """The MCP endpoint (rag/mcp.py over streamable HTTP): a new session manager each time the
+    server starts (the SDK's runs once), handing requests to it while the server runs."""
+
+    def __init__(self, config: rag.Config) -> None:
+        self.config, self.server, self.handler = config, rag.mcp_server(), None
+
+    @contextlib.asynccontextmanager
+    async def running(self, _app):
+        http = self.server.streamable_http_app(streamable_http_path="/mcp", host=self.config.host,
+                                               max_request_body_size=BODY_BYTES,
+                                               transport_security=mcp_security(self.config.host))
+        async with self.server.session_manager.run():
+            self.handler = http.routes[0].endpoint
+            try:
+                yield
+            finally:
+                self.handler = None
+
+    async def __call__(self, scope, receive, send):
+        if self.handler is None:
+            return await JSONResponse(api.ApiError(503, "the MCP endpoint is not running").body(), 503)(
+                scope, receive, send)
+        await self.handler(scope, receive, send)
+
+
 def create_app(key: str | None = None, config: rag.Config | None = None) -> Guard:
     """The whole server as one ASGI app: the API router, MCP at /mcp, the login page, the Gradio chat."""
     config = config or rag.Config()
     api.configure(config)
-    mcp = rag.mcp_server()
-    mcp_http = mcp.streamable_http_app(streamable_http_path="/mcp", host=config.host, max_request_body_size=BODY_BYTES,
-                                       transport_security=mcp_security(config.host))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_):
-        async with mcp.session_manager.run():  # the MCP sessions' task group, for as long as the server runs
-            yield
-
-    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    mcp = Mcp(config)
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=mcp.running)
     server.include_router(api.router)
-    server.router.routes.extend(mcp_http.routes)  # before the chat, which is mounted at /
+    server.router.routes.append(Route("/mcp", endpoint=mcp))  # before the chat, which is mounted at /
 
     @server.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown(rest: str):
@@ -212,6 +231,15 @@ def create_app(key: str | None = None, config: rag.Config | None = None) -> Guar
     @server.exception_handler(Exception)
     async def failed(request: Request, e: Exception):  # the details go to the server log only
         return api.ApiError(500, f"the server failed ({type(e).__name__}); see its log", type="server_error").response()
+
+    @server.get("/files/{doc_id}", include_in_schema=False)
+    async def document_file(doc_id: str):
+        """A PDF of the documents folders, for the chat's "p. N" links (behind the key, as all else)."""
+        path = rag.document_file(doc_id)
+        if path is None or path.suffix.lower() != ".pdf":
+            return api.ApiError(404, f"no PDF document {doc_id!r}", code="not_found").response()
+        return FileResponse(path, media_type="application/pdf", content_disposition_type="inline",
+                            filename=path.name, headers={"X-Content-Type-Options": "nosniff"})
 
     @server.get("/login", include_in_schema=False)
     async def login_page():

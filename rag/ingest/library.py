@@ -90,6 +90,18 @@ def remove(doc_id: str, config: Config) -> bool:
     return False
 
 
+def file_of(doc_id: str, config: Config) -> Path | None:
+    """The file of the seeds or the uploads that document `doc_id` is read from; None if there
+    is none (names are compared, never joined into a path: an id cannot reach another folder)."""
+    for folder in (config.docs_dir, config.uploads_dir):
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.stem == doc_id and path.suffix.lower() in SUFFIXES and not path.name.startswith(".") \
+                        and path.is_file():
+                    return path
+    return None
+
+
 def catalogue(manifest: dict, config: Config) -> list[tuple[str, str, int, bool]]:
     """(doc_id, title, chunks, uploaded) for every document of an index manifest, seeds first."""
     uploads = config.uploads_dir.resolve()
