@@ -166,3 +166,12 @@ def test_a_renamed_zip_a_zip_bomb_and_entities_are_harmless(tmp_path, monkeypatc
     assert "without word/document.xml" in reasons["renamed.docx"] and "zip bomb" in reasons["bomb.docx"]
     texts = [d.text for d in docs]
     assert all("root:" not in t for t in texts)  # the entity is never resolved, nothing is fetched
+
+
+def test_ocr_lines_are_joined_back_into_paragraphs():
+    page = ("Harbour Notes\n\nThe ferry to Osterholm leaves twice a day and carries bicycles, cars and\n"
+            "the post. Tickets are sold on board.\nIn winter the crossing takes longer be-\n"
+            "cause of the ice.\n\nOpening Hours\nThe museum opens at nine.")
+    assert pdf.reflow(page) == ("Harbour Notes\n\nThe ferry to Osterholm leaves twice a day and carries bicycles, "
+                                "cars and the post. Tickets are sold on board.\nIn winter the crossing takes longer "
+                                "because of the ice.\n\nOpening Hours\nThe museum opens at nine.")

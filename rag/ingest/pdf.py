@@ -4,7 +4,8 @@ pypdf extracts the text layer. A page without one is rendered (pypdfium2, 200 dp
 MAX_PIXELS) and recognised by Tesseract (pytesseract) in a child process
 (`python -m rag.ingest.ocr`), so a file that crashes or hangs the renderer costs only that
 child, stopped at its time bound. What was recognised is kept under `<cache_dir>/ocr/`, keyed
-by the file's hash: a scanned PDF is recognised once, not at every start. Leaves out: layout
+by the file's hash: a scanned PDF is recognised once, not at every start; its lines are joined
+back into paragraphs (`reflow`). Leaves out: layout
 (columns, tables) beyond what the text layer or Tesseract give, languages other than English.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 DPI = 200
 MAX_PIXELS = 40_000_000  # a page rendered larger is scaled down (an A4 page at 200 dpi is 3.9 M)
+FULL_LINE = 0.8  # an OCR'd line this long (of the page's longest) is taken to wrap
 MAX_OCR_PAGES = 60  # scanned pages read per file; beyond, the file is refused at once
 MAX_CHILD_BYTES = 4 << 30  # the OCR child's address space
 SECONDS_PER_PAGE = 60  # the child's bound: 20 s + this per page
@@ -40,6 +42,24 @@ def normalize_pages(pages: list[str], normalize) -> tuple[str, tuple[int, ...]]:
         starts += [len(text)] * (empty + 1)
         text, empty = text + page, 0
     return text, tuple(starts + [len(text)] * empty)
+
+
+def reflow(text: str, full: float = FULL_LINE) -> str:
+    """OCR'd text with each paragraph on one line: a line at least `full` of the page's longest
+    line wraps, and so does one followed by a lower-case line while no sentence has ended, so the
+    next line continues it (a word hyphenated across the two is joined); another line (a heading,
+    a paragraph's last line) ends where it ends."""
+    lines = [line.strip() for line in text.split("\n")]
+    width = max(map(len, lines), default=0)
+    out, wraps = [], False
+    for line in lines:
+        last = out[-1] if out else ""
+        if line and last and (wraps or line[:1].islower() and not last.endswith((".", "?", "!"))):
+            out[-1] = last[:-1] + line if last.endswith("-") and line[:1].islower() else f"{last} {line}"
+        else:
+            out.append(line)
+        wraps = len(line) >= full * width
+    return "\n".join(out)
 
 
 def page_at(pages: tuple[int, ...], offset: int) -> int | None:
@@ -124,5 +144,5 @@ def pdf_pages(path: Path, raw: bytes) -> list[str]:
     scanned = [i for i, t in enumerate(pages) if not t.strip()]
     if scanned:
         for i, text in recognise(path, raw, scanned).items():
-            pages[i] = text
+            pages[i] = reflow(text)
     return pages
