@@ -122,9 +122,9 @@ class Pipeline:
 
     def add(self, paths: list, names: list[str] | None = None, progress: Callable[[Progress], None] | None = None,
             workers: Workers | None = None) -> tuple[list[Document], list]:
-        """Add files to the user's documents (rag/ingest/library.py) and index them now; returns
-        (added, skipped-with-reasons)."""
-        added, skipped = library.add(paths, self.config, names)
+        """Add files to the user's documents (rag/ingest/library.py) and index them now (`progress`
+        hears of the OCR of scanned pages, then of the embedding); returns (added, skipped-with-reasons)."""
+        added, skipped = library.add(paths, self.config, names, progress)
         if added:
             self.reindex(progress, workers)
         return added, skipped

@@ -63,12 +63,15 @@ class Retrieved:
 
 @dataclass(frozen=True)
 class Progress:
-    """How far an index build is: what a progress bar shows."""
+    """How far an index build is (or, first, the reading of a scanned file): what a progress bar shows."""
 
     chunks_done: int  # chunks embedded so far by this build
     chunks_total: int  # chunks this build embeds (unchanged documents reuse their vectors)
     documents_done: int  # documents whose chunks are all embedded (or reused)
     documents_total: int
+    reading: str = ""  # while a file's scanned pages are recognised (OCR), before any embedding: its name
+    pages_done: int = 0  # of its scanned pages, recognised so far
+    pages_total: int = 0
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def test_ocr_that_hangs_or_crashes_is_a_reason_not_a_hang(tmp_path, monkeypatch)
         raise subprocess.TimeoutExpired(cmd, kw["timeout"])
 
     monkeypatch.setattr(subprocess, "run", hang)
-    assert "OCR took longer than" in load_folder(tmp_path)[1][0].reason
+    assert "took longer than" in load_folder(tmp_path)[1][0].reason
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, -11, "", "Segfault"))
     assert "OCR failed" in load_folder(tmp_path)[1][0].reason
 
@@ -175,3 +175,16 @@ def test_ocr_lines_are_joined_back_into_paragraphs():
     assert pdf.reflow(page) == ("Harbour Notes\n\nThe ferry to Osterholm leaves twice a day and carries bicycles, "
                                 "cars and the post. Tickets are sold on board.\nIn winter the crossing takes longer "
                                 "because of the ice.\n\nOpening Hours\nThe museum opens at nine.")
+
+
+@tesseract
+def test_adding_a_scanned_pdf_reports_each_page_recognised(tmp_path, config, monkeypatch):
+    monkeypatch.setattr(pdf, "_cache_dir", lambda: tmp_path / "ocr")
+    scanned_pdf(tmp_path / "scan.pdf", FACTS[:2])
+    heard = []
+    pipe = Pipeline(config, FakeEmbedder(), FakeGenerator(copy_first_passage_sentence), log=lambda *_: None)
+    added, skipped = pipe.add([tmp_path / "scan.pdf"], ["My Scan.pdf"], progress=heard.append)
+    assert [d.title for d in added] and not skipped
+    reading = [(p.reading, p.pages_done, p.pages_total) for p in heard if p.reading]
+    assert reading == [("My Scan.pdf", 0, 2), ("My Scan.pdf", 1, 2), ("My Scan.pdf", 2, 2)]
+    assert any(p.chunks_total and not p.reading for p in heard)  # then the embedding

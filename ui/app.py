@@ -165,6 +165,10 @@ def upload(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gra
     lines = []
 
     def show(p: rag.Progress) -> None:
+        if p.reading:  # a scanned PDF, page by page: the slow part
+            progress(p.pages_done / max(p.pages_total, 1),
+                     desc=f"Reading the scanned pages of {p.reading} (OCR): {p.pages_done}/{p.pages_total}")
+            return
         progress(p.chunks_done / max(p.chunks_total, 1),
                  desc=f"Embedding: {p.chunks_done}/{p.chunks_total} passages, "
                       f"{p.documents_done}/{p.documents_total} documents")

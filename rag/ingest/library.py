@@ -15,11 +15,12 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
-from ..types import Document
+from ..types import Document, Progress
 from .read import SUFFIXES, Skipped, load_folder, read_document
 
 MAX_UPLOAD_BYTES = 10_000_000  # per file
@@ -48,10 +49,11 @@ def documents(config: Config, read=None) -> tuple[list[Document], list[Skipped]]
     return docs, skipped
 
 
-def add(paths: list[str | Path], config: Config,
-        names: list[str] | None = None) -> tuple[list[Document], list[Skipped]]:
+def add(paths: list[str | Path], config: Config, names: list[str] | None = None,
+        progress: Callable[[Progress], None] | None = None) -> tuple[list[Document], list[Skipped]]:
     """Store readable copies of `paths` among the uploads (`names`: the names the user
-    gave them, when `paths` are temporary files). Returns what was added and what was not."""
+    gave them, when `paths` are temporary files; `progress` hears how far the recognition of
+    a scanned PDF is). Returns what was added and what was not."""
     added, skipped = [], []
     for i, path in enumerate(map(Path, paths)):
         name = names[i] if names else path.name
@@ -68,7 +70,9 @@ def add(paths: list[str | Path], config: Config,
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(raw)
-                doc = read_document(Path(tmp))  # content check: it must read as the index will read it
+                pages = (lambda done, total, i=i, name=name: progress(Progress(0, 0, i, len(paths), name, done, total))
+                         ) if progress else None
+                doc = read_document(Path(tmp), pages)  # content check: it must read as the index will read it
                 os.replace(tmp, target)
             finally:
                 if os.path.exists(tmp):

@@ -142,15 +142,16 @@ def html_text(raw: bytes) -> tuple[str, str]:
     return " ".join("".join(parser.title).split()), "".join(parser.parts)
 
 
-def read_document(path: Path) -> Document:
-    """One file -> Document. Raises ValueError with a reason for files that are not text."""
+def read_document(path: Path, progress: Callable[[int, int], None] | None = None) -> Document:
+    """One file -> Document. Raises ValueError with a reason for files that are not text.
+    `progress(done, total)` hears of each scanned page recognised (rag/ingest/pdf.py)."""
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise ValueError(f"larger than {MAX_BYTES // 1_000_000} MB")
     raw = path.read_bytes()
     suffix, title, pages = path.suffix.lower(), "", ()
     if suffix == ".pdf":
-        text, pages = normalize_pages(pdf_pages(path, raw), normalize)
+        text, pages = normalize_pages(pdf_pages(path, raw, progress), normalize)
     elif suffix in (".html", ".htm"):
         title, text = html_text(raw)
     elif suffix == ".docx":

@@ -10,6 +10,7 @@ processes; readers never wait for it.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +108,18 @@ def writer_lock(folder: Path):
 
 
 def terminal_bar() -> Callable[[Progress], None]:
-    """A progress bar on stderr: chunks embedded, chunks per second, time left, documents done."""
+    """A progress bar on stderr: chunks embedded, chunks per second, time left, documents done
+    (and before it, the pages of a scanned PDF recognised)."""
     from tqdm import tqdm
 
     bar = None
 
     def show(p: Progress) -> None:
         nonlocal bar
+        if p.reading:  # a scanned PDF's pages being recognised, before the embedding
+            print(f"\rreading {p.reading} (OCR): page {p.pages_done}/{p.pages_total}",
+                  end="\n" if p.pages_done == p.pages_total else "", file=sys.stderr, flush=True)
+            return
         if bar is None:
             bar = tqdm(total=p.chunks_total, unit="chunk", desc="embedding", dynamic_ncols=True)
         bar.set_postfix_str(f"documents {p.documents_done}/{p.documents_total}", refresh=False)
