@@ -158,6 +158,30 @@ def test_uploaded_document_is_searchable(page, server, tmp_path):
     assert "Repair Cafes In Lisbon" not in page.locator("#documents").inner_text()
 
 
+def test_a_scanned_pdf_is_read_with_a_progress_bar_and_cited_by_page(page, server, tmp_path):
+    from tools.ocr_check import scanned_pdf
+
+    scan = tmp_path / "harbour-scan.pdf"
+    scanned_pdf(scan, ["Harbour Town Notes\n\nThe harbour museum in Kestrel Bay shows old fishing boats and nets.",
+                       "Weavers in Marrow Hill dye their wool with walnut husks gathered every autumn."])
+    page.locator("input[type='file']").first.set_input_files(str(scan))
+    page.get_by_text(re.compile(r"Reading the scanned pages of harbour-scan.pdf \(OCR\)")).first.wait_for(
+        timeout=60_000)  # the recognition is the slow part: the bar covers it
+    page.locator("#upload-status").get_by_text("Added").wait_for(timeout=180_000)
+    text, _, _ = ask(page, "What do weavers in Marrow Hill dye their wool with?")
+    assert "walnut" in text.lower() and "p. 2" in text
+    link = page.locator(".message.bot, [data-testid='bot']").last.get_by_role("link", name="p. 2").first
+    href = link.get_attribute("href")
+    assert re.fullmatch(r"/files/harbour-scan-[0-9a-f]{8}#page=2", href), href
+    pdf = page.request.get(server[0].rstrip("/") + href.split("#")[0])  # with the session, as the link opens it
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    page.screenshot(path=str(ARTIFACTS / "5b-scanned-pdf-cited-by-page.png"), full_page=True)
+    page.locator("#remove-choice input").first.click()
+    page.get_by_role("option").filter(has_text="harbour-scan-").first.click()
+    page.locator("#remove").click()
+    page.locator("#upload-status").get_by_text("Removed").wait_for(timeout=120_000)
+
+
 def test_bad_uploads_get_readable_messages_and_the_chat_keeps_serving(page, tmp_path):
     fake = tmp_path / "report.pdf"
     fake.write_bytes(b"<html>not a pdf</html>")

@@ -2,8 +2,8 @@
 
 pypdf extracts the text layer. A page without one is rendered (pypdfium2, 200 dpi, at most
 MAX_PIXELS) and recognised by Tesseract (pytesseract) in a child process
-(`python -m rag.ingest.ocr`, one per page), so a file that crashes or hangs the renderer costs
-only that child, stopped at its time bound. What was recognised is kept under `<cache_dir>/ocr/`, keyed
+(`python -m rag.ingest.ocr`), so a file that crashes or hangs the renderer costs only that
+child, stopped at its time bound. What was recognised is kept under `<cache_dir>/ocr/`, keyed
 by the file's hash: a scanned PDF is recognised once, not at every start; its lines are joined
 back into paragraphs (`reflow`). Leaves out: layout
 (columns, tables) beyond what the text layer or Tesseract give, languages other than English.
@@ -26,7 +26,8 @@ MAX_PIXELS = 40_000_000  # a page rendered larger is scaled down (an A4 page at 
 FULL_LINE = 0.8  # an OCR'd line this long (of the page's longest) is taken to wrap
 MAX_OCR_PAGES = 60  # scanned pages read per file; beyond, the file is refused at once
 MAX_CHILD_BYTES = 4 << 30  # the OCR child's address space
-SECONDS_PER_PAGE = 60  # the bound on one page's child process
+SECONDS_PER_PAGE = 60  # the bound on one page's recognition
+CHILD = [sys.executable, "-m", "rag.ingest.ocr"]  # renders and recognises, one JSON line per page
 MISSING = ("has {n} page(s) without a text layer and Tesseract is not installed, so they cannot "
            "be read: install it (`sudo apt-get install tesseract-ocr`, or `make ocr`), then add the file again")
 
@@ -110,8 +111,9 @@ def recognise(path: Path, raw: bytes, pages: list[int], cache: Path | None = Non
               progress: Callable[[int, int], None] | None = None) -> dict[int, str]:
     """The text Tesseract reads on `pages` (0-based) of the PDF, from the cache when this file
     was read before; `progress(done, total)` hears of each page recognised. One child process
-    per page, each kept in the cache as soon as it is read (a stopped run resumes there).
-    Raises ValueError with a reason when it cannot."""
+    reads the pages in turn, each kept in the cache as soon as it arrives (a stopped run resumes
+    there); a page that takes longer than SECONDS_PER_PAGE stops it. Raises ValueError with a
+    reason when it cannot."""
     if len(pages) > MAX_OCR_PAGES:
         raise ValueError(f"has {len(pages)} pages without a text layer; at most {MAX_OCR_PAGES} scanned pages "
                          "are read by OCR per file: split it into smaller files")
@@ -124,25 +126,52 @@ def recognise(path: Path, raw: bytes, pages: list[int], cache: Path | None = Non
     except (OSError, ValueError):
         known = {}
     todo = [p for p in pages if p not in known]
-    for done, page in enumerate(todo):
-        if progress is not None:
-            progress(done, len(todo))
-        try:
-            child = subprocess.run([sys.executable, "-m", "rag.ingest.ocr", str(path), str(page)],
-                                   capture_output=True, timeout=SECONDS_PER_PAGE, text=True, preexec_fn=_bounded)
-        except subprocess.TimeoutExpired:
-            raise ValueError(f"OCR of page {page + 1} took longer than {SECONDS_PER_PAGE} s") from None
-        if child.returncode != 0:
-            why = (child.stderr.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
-            raise ValueError(f"OCR failed on page {page + 1} ({why[:200]})")
-        known.update({int(k): v for k, v in json.loads(child.stdout).items()})
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = stored.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known))
-        os.replace(tmp, stored)
-    if todo and progress is not None:
-        progress(len(todo), len(todo))
+    if todo:
+        _run_child([*CHILD, str(path), *map(str, todo)], todo, known, stored, progress)
     return {p: known[p] for p in pages}
+
+
+def _run_child(command: list[str], todo: list[int], known: dict[int, str], stored: Path, progress) -> None:
+    import queue
+    import threading
+
+    lines: queue.Queue = queue.Queue()
+
+    def read(stream) -> None:
+        try:
+            for line in stream:
+                lines.put(line)
+        except (OSError, ValueError):  # closed: the child was stopped
+            pass
+        lines.put(None)
+
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=_bounded) as child:
+        reader = threading.Thread(target=read, args=(child.stdout,), daemon=True)
+        reader.start()
+        try:
+            for done, page in enumerate(todo):
+                if progress is not None:
+                    progress(done, len(todo))
+                try:
+                    line = lines.get(timeout=SECONDS_PER_PAGE)
+                except queue.Empty:
+                    raise ValueError(f"OCR of page {page + 1} took longer than {SECONDS_PER_PAGE} s") from None
+                if line is None:
+                    child.wait(timeout=10)
+                    why = (child.stderr.read().strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+                    raise ValueError(f"OCR failed on page {page + 1} ({why[:200]})")
+                number, text = json.loads(line)
+                known[int(number)] = text
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(known))
+                os.replace(tmp, stored)
+            if progress is not None:
+                progress(len(todo), len(todo))
+        finally:
+            child.kill()
+            reader.join(timeout=10)
 
 
 def pdf_pages(path: Path, raw: bytes, progress: Callable[[int, int], None] | None = None) -> list[str]:
