@@ -323,3 +323,24 @@ def test_the_seed_questions_get_the_same_answers_over_milvus(pipe, tmp_path):
         a, b = pipe.answer(q), other.answer(q)
         assert (a.text, a.abstained, [(c.doc_id, c.start, c.end) for c in a.citations]) == \
                (b.text, b.abstained, [(c.doc_id, c.start, c.end) for c in b.citations]), q
+
+
+def test_each_fact_of_a_five_page_pdf_is_cited_on_its_page(pipe, tmp_path):
+    """The real models, a PDF among the seeds: each made-up fact is cited on its own page."""
+    from tests.test_formats import FACTS
+    from tests.test_ingest import paged_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for seed in (ROOT / "seeds").glob("*.txt"):
+        (docs / seed.name).write_text(seed.read_text())
+    (docs / "town-guide.pdf").write_bytes(paged_pdf([["Town Guide", f] for f in FACTS]))
+    p = Pipeline(Config(docs_dir=docs, index_dir=tmp_path / "index"), pipe.embedder, pipe.generator,
+                 log=lambda *_: None)
+    questions = ["What does the harbour museum show?", "What do bakers in Lindqvist use?",
+                 "What does the ferry to Osterholm carry?", "What do weavers in Marrow Hill dye wool with?",
+                 "What does the cooperative sell honey from?"]
+    for n, q in enumerate(questions, 1):
+        a = p.answer(q)
+        cited = [c.page for c in a.citations if c.doc_id == "town-guide" and c.supported]
+        assert cited and cited[0] == n, (q, a.text, cited)

@@ -5,8 +5,8 @@ MAX_PIXELS) and recognised by Tesseract (pytesseract) in a child process
 (`python -m rag.ingest.ocr`), so a file that crashes or hangs the renderer costs only that
 child, stopped at its time bound. What was recognised is kept under `<cache_dir>/ocr/`, keyed
 by the file's hash: a scanned PDF is recognised once, not at every start; its lines are joined
-back into paragraphs (`reflow`). Leaves out: layout
-(columns, tables) beyond what the text layer or Tesseract give, languages other than English.
+back into paragraphs (`reflow`). Leaves out: layout (columns, tables) beyond what the text
+layer or Tesseract give, languages other than English. Measured: docs/documents.md.
 """
 
 from __future__ import annotations
