@@ -12,11 +12,10 @@ The client parses every event in this same process, so the figures are if anythi
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 from . import SEED_QUESTIONS, median
-from .serving import free_port
+from .serving import server_thread
 
 
 def direct(question: str) -> tuple[float, float]:
@@ -47,36 +46,23 @@ def over_api(http, question: str) -> tuple[float, float]:
 
 def run(args, shared: dict) -> dict:
     import httpx
-    import uvicorn
 
-    from ui import server
-
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(server.create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
     questions = SEED_QUESTIONS[: args.questions]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http:
-            for q in questions:  # warm: models, index, the sentence-embedding cache
-                direct(q), over_api(http, q)
-            extra, first_gap, totals = [], [], []
-            for rep in range(max(1, args.repeats)):
-                for q in questions:
-                    pair = [lambda q=q: direct(q), lambda q=q: over_api(http, q)]
-                    results = [None, None]
-                    for i in ([0, 1] if rep % 2 == 0 else [1, 0]):
-                        results[i] = pair[i]()
-                    (d_first, d_total), (a_first, a_total) = results
-                    extra.append(a_total - d_total)
-                    totals.append(d_total)
-                    if d_first is not None and a_first is not None:
-                        first_gap.append(a_first - d_first)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=30)
+    with server_thread() as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http:
+        for q in questions:  # warm: models, index, the sentence-embedding cache
+            direct(q), over_api(http, q)
+        extra, first_gap, totals = [], [], []
+        for rep in range(max(1, args.repeats)):
+            for q in questions:
+                pair = [lambda q=q: direct(q), lambda q=q: over_api(http, q)]
+                results = [None, None]
+                for i in ([0, 1] if rep % 2 == 0 else [1, 0]):
+                    results[i] = pair[i]()
+                (d_first, d_total), (a_first, a_total) = results
+                extra.append(a_total - d_total)
+                totals.append(d_total)
+                if d_first is not None and a_first is not None:
+                    first_gap.append(a_first - d_first)
     return {"questions": len(questions), "repeats": max(1, args.repeats), "direct_total_median_s": median(totals),
             "overhead_median_ms": 1000 * median(extra), "first_token_gap_median_ms": 1000 * median(first_gap),
             "targets": {"overhead_median_ms": 50, "first_token_gap_median_ms": 100}}

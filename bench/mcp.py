@@ -16,11 +16,10 @@ import asyncio
 import contextlib
 import json
 import sys
-import threading
 import time
 
 from . import ROOT, SHARED, median
-from .serving import free_port
+from .serving import server_thread
 
 
 def questions(n: int) -> list[str]:
@@ -56,21 +55,13 @@ def stdio(qs: list[str]) -> list[tuple]:
 
 def run(args, shared: dict) -> dict:
     import httpx
-    import uvicorn
     from mcp import Client
 
     import rag
-    from ui import server
 
     qs = questions(args.questions)
     direct = [key(a.text, [vars(c) for c in a.citations]) for a in map(rag.answer, qs)]
     same_stdio = sum(a == b for a, b in zip(stdio(qs), direct, strict=True))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(server.create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
 
     def over_api(http, q: str) -> float:
         t = time.perf_counter()
@@ -78,7 +69,7 @@ def run(args, shared: dict) -> dict:
                   ).raise_for_status()
         return time.perf_counter() - t
 
-    async def measure():
+    async def measure(port: int):
         async with contextlib.AsyncExitStack() as stack:
             client = await stack.enter_async_context(Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=600))
             http = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300))
@@ -97,11 +88,8 @@ def run(args, shared: dict) -> dict:
                     extra.append(m - a)
             return [k for _, k in first], extra
 
-    try:
-        via_http, extra = asyncio.run(measure())
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=30)
+    with server_thread() as port:
+        via_http, extra = asyncio.run(measure(port))
     return {"questions": len(qs), "repeats": max(1, args.repeats),
             "same_as_answer_stdio": same_stdio, "same_as_answer_http": sum(a == b for a, b in zip(via_http, direct,
                                                                                                strict=True)),

@@ -11,11 +11,13 @@ is the client's wall time per answer, beside the sum of the stages the answer re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from . import ROOT, SEED_QUESTIONS, median, percentile, rss_mb
@@ -50,6 +52,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server_thread():
+    """ui/server.py's app under uvicorn on a thread of this process (so it shares this process's
+    pipeline) on a free loopback port; yields the port, stops the server on exit."""
+    import uvicorn
+
+    from ui import server
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(server.create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
 
 
 def start_server(**env) -> tuple[subprocess.Popen, int, float]:
