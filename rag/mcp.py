@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from .errors import RagError
 from .pipeline import Pipeline
-from .types import Answer, Citation
+from .types import Answer
 
 MAX_TEXT = 10_000  # characters of a question, a query or one turn of history
 MAX_TURNS = 20  # turns of history read
@@ -73,14 +73,9 @@ class Turn(BaseModel):
     answer: Annotated[str, Field(max_length=MAX_TEXT)]
 
 
-def cited(c: Citation) -> Cited:
-    return Cited(n=c.n, doc_id=c.doc_id, title=c.title, quote=c.quote, start=c.start, end=c.end, page=c.page,
-                 supported=c.supported)
-
-
 def answered(a: Answer) -> Answered:
-    return Answered(answer=a.text, citations=[cited(c) for c in a.citations], refused=a.abstained,
-                    confidence=round(a.confidence, 4))
+    return Answered(answer=a.text, citations=[Cited.model_validate(c, from_attributes=True) for c in a.citations],
+                    refused=a.abstained, confidence=round(a.confidence, 4))
 
 
 def server(get: Callable[[], Pipeline]):

@@ -221,7 +221,7 @@ class Pipeline:
 
     def paged(self, a: Answer) -> Answer:
         """`a` with the PDF page of each citation's first supporting sentence."""
-        return replace(a, citations=[replace(c, page=self.page(c.doc_id, c.start + (c.spans or [(0, 0)])[0][0]))
+        return replace(a, citations=[replace(c, page=self.page(c.doc_id, c.start + (c.spans[0][0] if c.spans else 0)))
                                      for c in a.citations])
 
     def page(self, doc_id: str, offset: int) -> int | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rag.ingest import office, pdf
-from rag.ingest.read import load_folder, normalize, read_document
+from rag.ingest.read import load_folder, normalize, normalize_pages, read_document
 from rag.pipeline import Pipeline
 from tests.conftest import FakeEmbedder, FakeGenerator
 from tests.test_ingest import paged_pdf
@@ -41,7 +41,7 @@ def test_page_starts_are_kept_and_the_text_is_what_it_was(tmp_path):
 
 
 def test_empty_pages_start_where_the_next_page_does():
-    text, starts = pdf.normalize_pages(["  One.  ", "", "Three.\n\n\n\nStill three.", " "], normalize)
+    text, starts = normalize_pages(["  One.  ", "", "Three.\n\n\n\nStill three.", " "])
     assert text == "One.\n\nThree.\n\nStill three."
     assert starts == (0, 6, 6, len(text))
     assert [pdf.page_at(starts, o) for o in (0, 5, 6, len(text) - 1)] == [1, 1, 3, 3]
@@ -114,7 +114,7 @@ def test_a_page_that_would_render_huge_is_scaled_down(tmp_path, monkeypatch):
     monkeypatch.setattr(pdf, "_cache_dir", lambda: tmp_path / "ocr")
     raw = paged_pdf([[]]).replace(b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 14400 14400]")
     (tmp_path / "huge.pdf").write_bytes(raw)
-    docs, skipped = load_folder(tmp_path)  # 400 x 400 inches at 200 dpi would be 6.4 billion pixels
+    docs, skipped = load_folder(tmp_path)  # 200 x 200 inches at 200 dpi would be 1.6 billion pixels
     assert docs == [] and "not even by OCR" in skipped[0].reason
 
 

@@ -93,9 +93,9 @@ def test_bad_calls_get_clear_errors_and_change_nothing(fake):
                                                 ("search_documents", {"query": "lamps", "k": 10_000}),
                                                 ("delete_everything", {}))
     assert empty.is_error and "empty" in empty.content[0].text
-    assert huge.is_error and "question" in huge.content[0].text
-    assert many.is_error and "history" in many.content[0].text
-    assert bad_k.is_error and "k" in bad_k.content[0].text
+    assert huge.is_error and "at most 10000 characters" in huge.content[0].text
+    assert many.is_error and "history" in many.content[0].text and "at most 20 items" in many.content[0].text
+    assert bad_k.is_error and "less than or equal to 20" in bad_k.content[0].text
     assert unknown.is_error and "Unknown tool" in unknown.content[0].text
     assert fake.catalogue() == before
 
@@ -146,6 +146,9 @@ def test_http_answers_as_answer_does_and_needs_the_key_when_one_is_set(tmp_path,
         rebound = httpx2.post(url + "mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
                               headers={**headers, "Host": "evil.example:80", "Accept": "application/json"})
         assert rebound.status_code == 421  # DNS rebinding: a page of another site cannot reach the tools
+        foreign = httpx2.post(url + "mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
+                              headers={**headers, "Origin": "http://evil.example", "Accept": "application/json"})
+        assert foreign.status_code == 403
         json_headers = {**headers, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
         assert httpx2.post(url + "mcp", content=b"{not json", headers=json_headers).status_code == 400
         big = httpx2.post(url + "mcp", content=b"[" + b"1," * 1_000_000 + b"1]", headers=json_headers)

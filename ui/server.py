@@ -183,10 +183,10 @@ def mcp_security(host: str):
         else:
             names.add(host)
     names = {f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names}
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
-                                     allowed_hosts=sorted(names | {f"{n}:*" for n in names}),
-                                     allowed_origins=sorted(f"{s}://{n}:*" for n in names for s in ("http", "https"))
-                                     + sorted(f"{s}://{n}" for n in names for s in ("http", "https")))
+    ports = ("", ":*")  # the default port, or any
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=sorted(n + p for n in names for p in ports),
+        allowed_origins=sorted(f"{s}://{n}{p}" for s in ("http", "https") for n in names for p in ports))
 
 
 class Mcp:

@@ -70,8 +70,8 @@ def add(paths: list[str | Path], config: Config, names: list[str] | None = None,
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(raw)
-                pages = (lambda done, total, i=i, name=name: progress(Progress(0, 0, i, len(paths), name, done, total))
-                         ) if progress else None
+                pages = (lambda done, total, i=i, name=name: progress(Progress(
+                    0, 0, i, len(paths), reading=name, pages_done=done, pages_total=total))) if progress else None
                 doc = read_document(Path(tmp), pages)  # content check: it must read as the index will read it
                 os.replace(tmp, target)
             finally:
@@ -85,25 +85,24 @@ def add(paths: list[str | Path], config: Config, names: list[str] | None = None,
 
 def remove(doc_id: str, config: Config) -> bool:
     """Delete the upload `doc_id`; False when there is no such upload (seeds cannot be removed)."""
-    if not config.uploads_dir.is_dir():
-        return False
-    for path in config.uploads_dir.iterdir():
-        if path.stem == doc_id and path.suffix.lower() in SUFFIXES and path.is_file():
-            path.unlink()
-            return True
-    return False
+    path = _file_in(config.uploads_dir, doc_id)
+    if path is not None:
+        path.unlink()
+    return path is not None
 
 
 def file_of(doc_id: str, config: Config) -> Path | None:
     """The file of the seeds or the uploads that document `doc_id` is read from; None if there
     is none (names are compared, never joined into a path: an id cannot reach another folder)."""
-    for folder in (config.docs_dir, config.uploads_dir):
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                if path.stem == doc_id and path.suffix.lower() in SUFFIXES and not path.name.startswith(".") \
-                        and path.is_file():
-                    return path
-    return None
+    return _file_in(config.docs_dir, doc_id) or _file_in(config.uploads_dir, doc_id)
+
+
+def _file_in(folder: Path, doc_id: str) -> Path | None:
+    """The document file of `folder` named `doc_id` (with a supported suffix), if any."""
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.iterdir()) if p.stem == doc_id and p.suffix.lower() in SUFFIXES
+                 and not p.name.startswith(".") and p.is_file()), None)
 
 
 def catalogue(manifest: dict, config: Config) -> list[tuple[str, str, int, bool]]:

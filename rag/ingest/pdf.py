@@ -11,6 +11,7 @@ layer or Tesseract give, languages other than English. Measured: docs/documents.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -30,20 +31,6 @@ SECONDS_PER_PAGE = 60  # the bound on one page's recognition
 CHILD = [sys.executable, "-m", "rag.ingest.ocr"]  # renders and recognises, one JSON line per page
 MISSING = ("has {n} page(s) without a text layer and Tesseract is not installed, so they cannot "
            "be read: install it (`sudo apt-get install tesseract-ocr`, or `make ocr`), then add the file again")
-
-
-def normalize_pages(pages: list[str], normalize) -> tuple[str, tuple[int, ...]]:
-    """The pages' texts normalised and joined by blank lines, and the offset where each starts
-    (an empty page starts where the next one does)."""
-    text, starts, empty = "", [], 0  # empty: pages waiting for the next page's start
-    for page in map(normalize, pages):
-        if not page:
-            empty += 1
-            continue
-        text += "\n\n" if text else ""
-        starts += [len(text)] * (empty + 1)
-        text, empty = text + page, 0
-    return text, tuple(starts + [len(text)] * empty)
 
 
 def reflow(text: str, full: float = FULL_LINE) -> str:
@@ -66,11 +53,7 @@ def reflow(text: str, full: float = FULL_LINE) -> str:
 
 def page_at(pages: tuple[int, ...], offset: int) -> int | None:
     """The 1-based page holding character `offset`, given each page's start; None without pages."""
-    if not pages:
-        return None
-    import bisect
-
-    return max(1, bisect.bisect_right(pages, offset))
+    return max(1, bisect.bisect_right(pages, offset)) if pages else None
 
 
 def text_layer(path: Path, raw: bytes) -> list[str]:

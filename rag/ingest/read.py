@@ -23,7 +23,7 @@ from pathlib import Path
 from ..text import sentences
 from ..types import Document
 from .office import docx_text
-from .pdf import normalize_pages, pdf_pages
+from .pdf import pdf_pages
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_BYTES = 20_000_000  # a bigger "document" is almost surely not prose
@@ -52,6 +52,20 @@ def normalize(text: str) -> str:
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
+
+
+def normalize_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
+    """The pages' texts normalised and joined by blank lines, and the offset where each starts
+    (an empty page starts where the next one does)."""
+    text, starts, empty = "", [], 0  # empty: pages waiting for the next page's start
+    for page in map(normalize, pages):
+        if not page:
+            empty += 1
+            continue
+        text += "\n\n" if text else ""
+        starts += [len(text)] * (empty + 1)
+        text, empty = text + page, 0
+    return text, tuple(starts + [len(text)] * empty)
 
 
 def _is_heading(line: str) -> bool:
@@ -151,7 +165,7 @@ def read_document(path: Path, progress: Callable[[int, int], None] | None = None
     raw = path.read_bytes()
     suffix, title, pages = path.suffix.lower(), "", ()
     if suffix == ".pdf":
-        text, pages = normalize_pages(pdf_pages(path, raw, progress), normalize)
+        text, pages = normalize_pages(pdf_pages(path, raw, progress))
     elif suffix in (".html", ".htm"):
         title, text = html_text(raw)
     elif suffix == ".docx":

@@ -76,7 +76,12 @@ def _read(row: dict) -> dict:
     doc = read_or_error(Path(row["path"]))
     if isinstance(doc, Exception):
         return {"i": row["i"], "doc": None, "error": str(doc)}
-    return {"i": row["i"], "doc": {**vars(doc), "pages": json.dumps(doc.pages)}, "error": None}
+    return {"i": row["i"], "doc": _row(doc), "error": None}
+
+
+def _row(doc: Document) -> dict:
+    """A Document as a Ray row."""
+    return {**vars(doc), "pages": json.dumps(doc.pages)}
 
 
 def _document(row: dict) -> Document:
@@ -131,7 +136,7 @@ class RayWorkers:
     def chunk(self, docs: list[Document]) -> list[list[Chunk]]:
         if not docs:
             return []
-        items = [{"i": i, "doc": {**vars(d), "pages": json.dumps(d.pages)}} for i, d in enumerate(docs)]
+        items = [{"i": i, "doc": _row(d)} for i, d in enumerate(docs)]
         ds = self.ray.data.from_items(items, override_num_blocks=self._blocks(items)).map(
             _chunk, fn_kwargs={"tokens": self.config.chunk_tokens, "overlap": self.config.chunk_overlap})
         return [[Chunk(**c) for c in r["chunks"]] for r in self._rows(ds)]
