@@ -28,12 +28,12 @@ from collections.abc import Iterator
 
 from .config import Config
 from .errors import BadIndexError, ConfigError, IndexWriteError, ModelError, QuestionError, RagError
-from .types import Answer, Citation, Progress, Retrieved, Statement
+from .types import Answer, Citation, Progress, Retrieved, Statement, Verified
 
 __all__ = ["answer", "stream_answer", "add_documents", "remove_document", "documents", "count_tokens", "mcp_server",
            "document_file",
-           "Answer", "Citation", "Statement", "Retrieved", "Progress", "Config", "RagError", "QuestionError",
-           "ConfigError", "BadIndexError", "IndexWriteError", "ModelError"]
+           "Answer", "Citation", "Statement", "Retrieved", "Verified", "Progress", "Config", "RagError",
+           "QuestionError", "ConfigError", "BadIndexError", "IndexWriteError", "ModelError"]
 
 _pipeline = None
 _lock = threading.Lock()
@@ -56,9 +56,11 @@ def answer(question: str, history: list[tuple[str, str]] | None = None) -> Answe
 
 
 def stream_answer(question: str,
-                  history: list[tuple[str, str]] | None = None) -> Iterator[Retrieved | str | Answer]:
-    """Like `answer`, but yields first the passages `Retrieved`, then the text as it is
-    generated, and ends with the `Answer`."""
+                  history: list[tuple[str, str]] | None = None) -> Iterator[Retrieved | str | Verified | Answer]:
+    """Like `answer`, but yields first the passages `Retrieved`; then, as they come, the
+    generator's unchecked draft (`str` pieces, when it writes one) and the checked text
+    (`Verified` pieces, each as soon as it passed the check: only these are the answer);
+    and ends with the `Answer`, whose text is the `Verified` pieces joined."""
     return _default().stream(question, history)
 
 

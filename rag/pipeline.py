@@ -1,9 +1,8 @@
 """The one place that wires the stages together: question -> Answer.
 
-read the question once (rag/answering/question.py) -> retrieve (rag/storage/retrieve.py, over the
-store opened once per process) -> choose the evidence (rag/answering/evidence.py) -> decide to answer
-(rag/answering/abstain.py) -> generate from the evidence (rag/models/generate.py, prompt in
-rag/answering/prompt.py) -> check (rag/answering/check.py), or quote the evidence (rag/answering/quote.py).
+read the question once (rag/answering/question.py) -> retrieve (rag/storage/, over the store opened
+once per process) -> choose the evidence (answering/evidence.py) -> decide to answer (abstain.py) ->
+generate from it (rag/models/generate.py) and check each sentence as written (answering/live.py), or quote it.
 A `Pipeline` owns its models and index and reuses them; fakes for `embedder` and `generator` test it.
 """
 
@@ -16,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .answering import abstain, check, claims, compose, evidence, prompt, question, quote, spelling, summary
+from .answering import abstain, check, claims, compose, evidence, live, prompt, question, quote, spelling, summary
 from .config import Config
 from .ingest import library
 from .ingest.chunk import chunk_document
@@ -27,10 +26,11 @@ from .models.generate import Generator, SmolLM
 from .models.parse import SpacyParser
 from .storage import Store, Workers, ensure, retrieve
 from .text import stems
-from .types import Answer, Document, Hit, Progress, Retrieved
+from .types import Answer, Document, Hit, Progress, Retrieved, Verified
 
 VECTOR_CACHE = 50_000  # sentence embeddings kept between questions (~75 MB at 384 floats)
 TAG_CACHE = 20_000  # passages whose entity tags are kept: each passage is tagged once
+Piece = Retrieved | str | Verified | Answer  # what `stream` yields
 
 
 @dataclass(frozen=True)
@@ -211,11 +211,12 @@ class Pipeline:
         selection = evidence.select(q, g.cands, g.cos, g.idf, g.hits, g.tags)
         return Found(g.index, g.hits, selection, abstain.assess(q, g.hits, selection, self.config), g.tags)
 
-    def stream(self, text: str, history=None, always_generate: bool = False) -> Iterator[Retrieved | str | Answer]:
-        """Yield what was `Retrieved`, the model's text as it is generated, then the checked
-        `Answer`: a summary, or the short answer and its proof (rag/answering/compose.py), or
-        the generated sentences the check accepted where the generator runs at all (`always_generate`:
-        whatever the evidence), else the evidence quoted; or a refusal. Citations of a PDF carry the page."""
+    def stream(self, text: str, history=None, always_generate: bool = False) -> Iterator[Piece]:
+        """Yield what was `Retrieved`; the generator's unchecked draft as `str` pieces, if it runs;
+        the checked text as `Verified` pieces, each as soon as it passed (rag/answering/live.py);
+        then the `Answer` (its text is those pieces joined): a summary, or the short answer and its
+        proof (rag/answering/compose.py), or the generated sentences the check accepted where the
+        generator runs (`always_generate`: whatever the evidence), else the evidence quoted; or a refusal."""
         for item in self._stream(text, history, always_generate):
             yield self.paged(item) if isinstance(item, Answer) else item
 
@@ -228,7 +229,7 @@ class Pipeline:
         """The PDF page (1-based) holding character `offset` of a document; None for other formats."""
         return page_at(self._documents[doc_id].pages, offset) if doc_id in self._documents else None
 
-    def _stream(self, text: str, history, always_generate: bool) -> Iterator[Retrieved | str | Answer]:
+    def _stream(self, text: str, history, always_generate: bool) -> Iterator[Piece]:
         t0 = time.perf_counter()
         q = self.read(text, history)
         self.warm()
@@ -243,35 +244,34 @@ class Pipeline:
         if summarised is not None:  # quoted from the document asked about: nothing to refuse
             checked, passages = summarised
             yield Retrieved(passages, 1.0, True, tuple(s.text for s in checked.statements))
+            yield from map(Verified, live.pieces(checked.statements, notice))
             yield Answer(notice + checked.text, checked.citations, False,
                          {**timings, "total": time.perf_counter() - t0}, passages, [], 1.0, checked.statements)
             return
         yield Retrieved(shown, judged.confidence, judged.answerable, tuple(s.text for s in found.selection.sentences))
         if not judged.answerable:
             reply = notice + abstain.refusal(judged)
-            yield reply
+            yield Verified(reply)
             closest = [check.cited(h, n, supported=False) for n, h in enumerate(found.hits[: self.config.top_k], 1)]
             yield Answer(reply, closest, True, {**timings, "total": time.perf_counter() - t0}, shown,
                          confidence=judged.confidence)
             return
-        chosen = compose.best_first(q, found.numbered)
-        t2 = time.perf_counter()
+        chosen, t2 = compose.best_first(q, found.numbered), time.perf_counter()
         checked = None if always_generate else compose.answer_first(q, chosen, sources, found.source_tags,
                                                                     found.selection.weights)
         if checked is None and (always_generate or compose.worth_generating(q, chosen)):
-            raw = ""
+            written = live.Live(q, chosen, sources, self.encode, found.index.vectors_of([h.row for h in sources]),
+                                claims.checker(self.parser), notice)
             for piece in self.generator.stream(prompt.prompt(q.text, [(n, s.text) for n, s in chosen]),
                                                self.config.max_new_tokens, stop=prompt.enough):
-                raw += piece
                 yield piece
-            t3 = time.perf_counter()
-            parts = check.sentences(raw)
-            checked = check.attach(parts, sources, self.encode(parts) if parts else np.zeros((0, 1), np.float32),
-                                   found.index.vectors_of([h.row for h in sources]), q, claims.checker(self.parser))
-            checked = quote.settle(checked, chosen, sources, q)
-            timings.update(generate=t3 - t2, cite=time.perf_counter() - t3)
-        elif checked is None:
-            checked = quote.quote(chosen, sources)
+                yield from map(Verified, written.feed(piece))
+            checked, rest = written.close()
+            yield from map(Verified, rest)
+            timings.update(generate=time.perf_counter() - t2 - written.seconds, cite=written.seconds)
+        else:
+            checked = checked or quote.quote(chosen, sources)
+            yield from map(Verified, live.pieces(checked.statements, notice))
         timings["total"] = time.perf_counter() - t0
         yield Answer(notice + checked.text, checked.citations, False, timings, shown, checked.dropped,
                      judged.confidence, checked.statements)

@@ -62,6 +62,15 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
+class Verified:
+    """A piece of the answer's text that has passed the check, yielded by `stream` as soon as it
+    has (a sentence of the answer with its [n], or a refusal): the `Answer`'s text is these pieces
+    joined, in order. The generator's unchecked draft comes as plain `str` pieces instead."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Progress:
     """How far an index build is (or, first, the reading of a scanned file): what a progress bar shows."""
 

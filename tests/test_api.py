@@ -114,6 +114,19 @@ def test_streaming_sends_the_draft_then_the_checked_answer_and_ends_with_done(cl
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
 
 
+def test_content_streams_sentence_by_sentence_as_each_passes_the_check(client, pipe):
+    pipe.generator.reply = ("The SoULS project assembles solar lamps locally in rural Bihar. "
+                            "Local women are trained to repair the lamps. The lamps cost 900 euros.")
+    with client.stream("POST", "/v1/chat/completions", json=ask("What is the SoULS project?", stream=True)) as r:
+        deltas = [c["choices"][0]["delta"] for c in events(r)[:-1] if c["choices"]]
+    content = [i for i, d in enumerate(deltas) if d.get("content")]
+    assert [deltas[i]["content"] for i in content] == ["The SoULS project assembles solar lamps locally in rural "
+                                                       "Bihar. [1]", " Local women are trained to repair the lamps. [1]"]
+    drafted = [i for i, d in enumerate(deltas) if d.get("reasoning_content")]
+    assert content[0] < drafted[-1]  # the first sentence went out while the rest was being written
+    assert "900" not in "".join(deltas[i]["content"] for i in content)  # it failed the check: never sent
+
+
 def test_earlier_messages_are_the_history_of_a_follow_up(client, pipe):
     history = [("What do the lamps of SoULS do?", "Children study longer in the evening thanks to the lamps. [1]")]
     expected = pipe.answer("Who repairs them?", history)

@@ -108,8 +108,14 @@ def test_question_streams_an_answer_with_checkable_sources(page):
 def test_the_unchecked_draft_never_stands_as_the_answer(page):
     frames: list[str] = []
     text, _, _ = ask(page, "What is relocalization?", frames=frames)  # a definition: the generator writes a draft
-    for frame in frames:  # while it is written, only the notice and the passages read show; the draft is collapsed
-        assert frame.startswith("Writing the answer and checking it") or frame.startswith("Loading"), frame
+    final = " ".join(text.replace("“", "").replace("”", "").split())
+    for frame in frames:  # while it is written: the notice, or sentences that passed the check; the draft collapsed
+        if frame.startswith(("Writing the answer and checking it", "Loading")):
+            continue
+        head, _, rest = frame.partition("▌")
+        assert rest.lstrip().startswith("Checking the rest"), frame
+        for sentence in re.split(r"\[\d+\]", head):  # each one stands in the final answer
+            assert " ".join(sentence.split()) in final, frame
     assert "Sources" in text and "Unchecked draft" not in text
 
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from rag import Answer, QuestionError, Retrieved
+from rag import Answer, QuestionError, Retrieved, Verified
 from rag.answering.question import clean as clean_question
 from rag.answering.question import search_query
 from rag.pipeline import Pipeline
@@ -102,12 +102,61 @@ def test_the_generator_reads_only_the_evidence(pipe):
     assert "Local women are trained to repair the lamps." in prompt and "Skip to content" not in prompt
 
 
-def test_stream_yields_text_then_the_answer(pipe):
+def test_stream_yields_the_draft_and_the_checked_text_then_the_answer(pipe):
     parts = list(pipe.stream("Who repairs the solar lamps?", always_generate=True))
     assert isinstance(parts[0], Retrieved) and parts[0].answering and parts[0].passages
-    assert all(isinstance(p, str) for p in parts[1:-1]) and len(parts) > 3
+    assert all(isinstance(p, str | Verified) for p in parts[1:-1]) and len(parts) > 3
     assert isinstance(parts[-1], Answer)
+    assert "".join(p.text for p in parts if isinstance(p, Verified)) == parts[-1].text
     assert parts[-1].citations[0].spans  # the supporting sentence, for the UI to mark
+
+
+def checked_pieces(pipe, question: str, **kw) -> tuple[list, Answer]:
+    *parts, a = pipe.stream(question, **kw)
+    return parts, a
+
+
+def test_a_checked_sentence_shows_before_the_generator_is_done(config):
+    reply = "Local women are trained to repair the lamps. The lamps are assembled in rural Bihar. " \
+            "Children study longer in the evening."
+    pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(reply),
+                    log=lambda *_: None)
+    parts, a = checked_pieces(pipe, "Who repairs the solar lamps?", always_generate=True)
+    first = next(i for i, p in enumerate(parts) if isinstance(p, Verified))
+    last_draft = max(i for i, p in enumerate(parts) if isinstance(p, str))
+    assert first < last_draft  # shown while the rest is still being written
+    assert parts[first].text == "Local women are trained to repair the lamps. [1]"
+    assert "".join(p.text for p in parts if isinstance(p, Verified)) == a.text
+
+
+def test_a_sentence_that_fails_the_check_is_never_shown(config):
+    reply = "Local women are trained to repair the lamps. Local men repair the lamps in 1987 in Paris."
+    pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(reply),
+                    log=lambda *_: None)
+    parts, a = checked_pieces(pipe, "Who repairs the solar lamps?", always_generate=True)
+    shown = "".join(p.text for p in parts if isinstance(p, Verified))
+    assert "1987" not in shown and "1987" in " ".join(d.sentence for d in a.dropped)
+    assert shown == a.text
+
+
+def test_a_draft_that_leaves_out_the_evidence_shows_only_the_quote(config):
+    reply = "The lamps are solar lamps. They are lamps."  # true, but says nothing the question lacks
+    pipe = Pipeline(config.with_(min_confidence=FAKE_CONFIDENCE), FakeEmbedder(), FakeGenerator(reply),
+                    log=lambda *_: None)
+    parts, a = checked_pieces(pipe, "Who repairs the solar lamps?", always_generate=True)
+    shown = [p.text for p in parts if isinstance(p, Verified)]
+    assert all(s.quoted for s in a.statements) and "".join(shown) == a.text
+    assert parts.index(next(p for p in parts if isinstance(p, Verified))) > max(
+        i for i, p in enumerate(parts) if isinstance(p, str))  # nothing released before the draft ended
+
+
+@pytest.mark.parametrize("question", ["What do the farmers keep from their own harvest?",  # quoted
+                                      "What was the GDP of France in 2019?",  # refused
+                                      "solar lamps " * 20_000])  # with the notice that it was shortened
+def test_the_checked_pieces_are_the_answer_whatever_its_kind(pipe, question):
+    parts, a = checked_pieces(pipe, question)
+    assert "".join(p.text for p in parts if isinstance(p, Verified)) == a.text
+    assert not any(isinstance(p, str) for p in parts)  # nothing generated: no draft
 
 
 @pytest.mark.parametrize("q", ["", "   ", "\x00\x01"])

@@ -116,3 +116,30 @@ def test_a_pdf_citation_gives_its_page_linked_to_the_pdf_opened_there():
     md = render(a)
     assert '<a href="/files/guide#page=3" target="_blank" rel="noopener">p. 3</a>' in md and "characters 40–62" in md
     assert "p. " not in render(Answer("Farms. [1]", [Citation(1, "d1", "Farms", "Farms.", 0, 6, 0.5)], False, {}))
+
+
+def test_checked_sentences_show_as_they_pass_and_the_draft_only_collapsed(monkeypatch):
+    import rag
+    from ui import app
+
+    final = Answer("Farms sell *food*. [1] Markets open at dawn. [1]", [], False, {})
+
+    def stream(*_):
+        yield rag.Retrieved([], 0.9, True)
+        yield "Farms sell *food*. Markets "
+        yield rag.Verified("Farms sell *food*. [1]")
+        yield "open at dawn, made up."
+        yield rag.Verified(" Markets open at dawn. [1]")
+        yield final
+
+    monkeypatch.setattr(rag, "stream_answer", stream)
+    monkeypatch.setattr(app, "READY", app.threading.Event())
+    app.READY.set()
+    shown = list(app.chat("When do markets open?", []))
+    checked = [f for f in shown[:-1] if f.startswith("Farms")]
+    assert checked[0].startswith("Farms sell \\*food\\*. \\[1\\] ▌")  # as text, the moment it passed
+    assert checked[-1].startswith("Farms sell \\*food\\*. \\[1\\] Markets open at dawn. \\[1\\] ▌")
+    for frame in shown[:-1]:  # the draft only inside the collapsed, labelled block
+        head = frame.split("<details>")[0]
+        assert "made up" not in head and "Markets " not in head.replace("Markets open at dawn.", "")
+    assert shown[-1] == render(final)

@@ -9,10 +9,10 @@
 
 The reply's content is the checked answer with its [n] markers; the citations, `abstained`
 and `confidence` travel in the extra field `rag` (of the response, or of the final chunk
-when streaming). While the answer is written, the generator's draft streams as
-`reasoning_content` (what clients show as the model's thinking): the checked answer can drop
-or replace the draft's sentences, and a content delta cannot be taken back, so `content`
-carries only the checked text. What a request may ask for: ui/schema.py. Every error is an
+when streaming). Streamed, `content` grows sentence by sentence, each sent as soon as it passed
+the check (`rag.Verified`): a content delta cannot be taken back, so only checked text goes
+there. The generator's draft, while it is written, streams as `reasoning_content` (what clients
+show as the model's thinking). What a request may ask for: ui/schema.py. Every error is an
 OpenAI-style error object. Uses only rag's public API.
 """
 
@@ -109,8 +109,9 @@ async def chat_completions(request: Request):
             async for piece in it:
                 if isinstance(piece, str):
                     yield chunk(cid, created, {"reasoning_content": piece})
-                elif isinstance(piece, rag.Answer):
+                elif isinstance(piece, rag.Verified):  # the answer's text, as each sentence passes
                     yield chunk(cid, created, {"content": piece.text})
+                elif isinstance(piece, rag.Answer):
                     yield chunk(cid, created, {}, "stop", rag=extra(piece))
                     if ask.include_usage:
                         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,

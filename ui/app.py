@@ -1,8 +1,9 @@
 """Web chat over the documents: a Gradio ChatInterface, served at / by ui/server.py.
 
-While the answer is written the passages being read are shown, and the generator's
-unchecked draft only collapsed and labelled as a draft; then the checked answer with its [n]
-markers and, under it, the sources: title, position in the document and the quoted passage.
+While the answer is written the passages being read are shown, each sentence of the answer
+as soon as it passed the check, and the generator's unchecked draft only collapsed and labelled
+as a draft; then the checked answer with its [n] markers and, under it, the sources: title,
+position in the document and the quoted passage.
 On a phone the title takes one line and the introduction one small line (`CSS`).
 Document text is escaped, never rendered as HTML or Markdown. No share link, analytics off.
 Imports only rag's public API.
@@ -114,10 +115,12 @@ def render(a: rag.Answer) -> str:
     return "\n".join(lines)
 
 
-def render_found(found: rag.Retrieved, draft: str) -> str:
-    """While the answer is written and checked: the passages it is drawn from and, collapsed and
-    labelled as such, the generator's unchecked draft. Only the checked answer stands as the answer."""
-    head = "*Writing the answer and checking it against the passages* ▌"
+def render_found(found: rag.Retrieved, draft: str, checked: str = "") -> str:
+    """While the answer is written and checked: the sentences that passed the check so far, the
+    passages it is drawn from and, collapsed and labelled as such, the generator's unchecked
+    draft. Only checked sentences stand as the answer."""
+    head = (f"{escape(checked)} ▌\n\n*Checking the rest against the passages*" if checked
+            else "*Writing the answer and checking it against the passages* ▌")
     if draft:
         head += ("\n\n<details><summary>Unchecked draft (not the answer: its sentences are being checked)</summary>"
                  f"\n\n{html.escape(draft, quote=False)}\n\n</details>")
@@ -127,7 +130,7 @@ def render_found(found: rag.Retrieved, draft: str) -> str:
 
 def chat(message: str, history: list):
     """Stream the answer, then show the checked one with its sources."""
-    shown, found, drawn = "", None, 0.0
+    shown, checked, found, drawn = "", "", None, 0.0
     if not READY.is_set():
         yield "*Loading the documents and models (only after the server starts, about 10 s)…*"
     try:
@@ -136,11 +139,16 @@ def chat(message: str, history: list):
                 found = piece
                 if piece.answering:
                     yield render_found(piece, shown)
+            elif isinstance(piece, rag.Verified):  # a sentence that passed the check: shown at once
+                checked += piece.text
+                if found and found.answering:
+                    drawn = time.monotonic()
+                    yield render_found(found, shown, checked)
             elif isinstance(piece, str):
                 shown += piece
                 if time.monotonic() - drawn >= REDRAW_S:  # the rest shows at the next redraw or in the answer
                     drawn = time.monotonic()
-                    yield render_found(found, shown) if found else "*Writing the answer and checking it* ▌"
+                    yield render_found(found, shown, checked) if found else "*Writing the answer and checking it* ▌"
             else:
                 yield render(piece)
     except rag.RagError as e:

@@ -37,6 +37,7 @@ MIN_TERMS = 2  # fewer terms: a short answer, checkable only against the questio
 PREMISE = 0.5  # share of the question's terms a passage must hold to be about it
 NEAR_DUPLICATE = 0.8  # term overlap (Jaccard) above which a sentence repeats an earlier one
 _MARKER = re.compile(r"[ \t]*\[\d+(?:\s*,\s*\d+)*\]")
+_PARTIAL_MARKER = re.compile(r"[ \t]*\[[\d,\s]*$")  # "[1" at the end of a text still being written
 _META = re.compile(
     r"\b(the (given |provided )?(passages?|context|text|documents?) (does|do|did) not|"
     r"no (information|mention)|not (mentioned|provided|stated)|i (don't|do not) know|"
@@ -61,15 +62,35 @@ class Checked:
 
 def sentences(text: str) -> list[str]:
     """Sentences of the model's answer, its own markers and list bullets removed."""
-    text = _MARKER.sub("", text)
-    out, seen = [], []
-    for s, e in sentence_spans(text):
-        sentence = _PREAMBLE.sub("", re.sub(r"^(\d+[.)]|[-*•])\s+", "", text[s:e])).strip()
-        words = terms(sentence)
-        if words and all(len(words & w) / len(words | w) < NEAR_DUPLICATE for w in seen):
-            out.append(sentence)
-            seen.append(words)
-    return out
+    return Sentences().feed(text, final=True)
+
+
+class Sentences:
+    """`sentences` of a text still being written: `feed` adds what was written since and returns
+    the sentences it completed (a sentence is complete once the next one begins, or at `final`),
+    each once, in order."""
+
+    def __init__(self) -> None:
+        self.text, self._done, self._seen = "", 0, []  # _done: characters of the marker-free text split
+
+    def feed(self, more: str, final: bool = False) -> list[str]:
+        self.text += more
+        text = _MARKER.sub("", self.text if final else _PARTIAL_MARKER.sub("", self.text))
+        spans = [(s + self._done, e + self._done) for s, e in sentence_spans(text[self._done:])]
+        if not final:
+            if len(spans) < 2:
+                return []
+            spans, self._done = spans[:-1], spans[-1][0]
+        else:
+            self._done = len(text)
+        out = []
+        for s, e in spans:
+            sentence = _PREAMBLE.sub("", re.sub(r"^(\d+[.)]|[-*•])\s+", "", text[s:e])).strip()
+            words = terms(sentence)
+            if words and all(len(words & w) / len(words | w) < NEAR_DUPLICATE for w in self._seen):
+                out.append(sentence)
+                self._seen.append(words)
+        return out
 
 
 def lexical(sentence: str | Question, passage: str) -> float:
@@ -120,27 +141,34 @@ def _reason(sentence: str, hits: list[Hit], q: Question | None) -> str:
     return "no passage says this"
 
 
-def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
-           passage_vecs: np.ndarray, q: Question | None = None, contradiction=None) -> Checked:
-    """Keep the supported sentences (`parts`, from `sentences()`; `sentence_vecs` are their
-    embeddings), each cited to its best passage; `contradiction` as in `unsupported`.
+class Attacher:
+    """`attach` one sentence at a time, as the generator writes them: each sentence is kept
+    (cited to its best passage) or dropped the moment it is complete; `result()` is what
+    `attach` returns for the same sentences."""
 
-    A short answer ("1526.", "Colin Hines.") is checked as the answer to the question: its
-    every word must be in a passage that holds the question's terms."""
-    kept, used, dropped, spans = [], {}, [], {}
-    for i, sentence in enumerate(parts):
+    def __init__(self, hits: list[Hit], passage_vecs: np.ndarray, q: Question | None = None,
+                 contradiction=None) -> None:
+        self.hits, self.passage_vecs, self.q, self.contradiction = hits, passage_vecs, q, contradiction
+        self.kept: list[Statement] = []
+        self.dropped: list[Removed] = []
+        self._used: dict[int, int] = {}  # passage index -> its citation number, in order of first use
+        self._spans: dict[int, set[tuple[int, int]]] = {}
+
+    def add(self, sentence: str, vec: np.ndarray) -> Statement | None:
+        """The sentence kept with its citation number, or None when it is dropped (`dropped` says why).
+
+        A short answer ("1526.", "Colin Hines.") is checked as the answer to the question: its
+        every word must be in a passage that holds the question's terms."""
+        hits, q, contradiction = self.hits, self.q, self.contradiction
         words = terms(sentence)
         short = len(words) < MIN_TERMS
         if _META.search(sentence):
-            dropped.append(Removed(sentence, "talks about the passages instead of answering"))
-            continue
+            return self._drop(sentence, "talks about the passages instead of answering")
         if sentence.rstrip().endswith("?") or _ECHO.match(sentence):
-            dropped.append(Removed(sentence, "asks a question instead of answering"))
-            continue
+            return self._drop(sentence, "asks a question instead of answering")
         if not hits or not words or (short and q is None):
-            dropped.append(Removed(sentence, "says nothing that can be checked"))
-            continue
-        sims = passage_vecs @ sentence_vecs[i]
+            return self._drop(sentence, "says nothing that can be checked")
+        sims = self.passage_vecs @ vec
         best, best_support, claim = None, 0.0, None
         for j, hit in enumerate(hits):
             lex = lexical(sentence, hit.chunk.text)
@@ -154,14 +182,29 @@ def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
                 else:
                     claim = claim or wrong
         if best is None or best_support < MIN_SUPPORT:
-            dropped.append(Removed(sentence, claim if best is None and claim else _reason(sentence, hits, q)))
-            continue
-        n = used.setdefault(best, len(used) + 1)
-        kept.append(Statement(sentence, n, quoted=False))
-        spans.setdefault(best, set()).add(supporting_span(sentence, hits[best].chunk.text))
-    citations = [cited(hits[j], n, spans=tuple(sorted(spans[j])))
-                 for j, n in sorted(used.items(), key=lambda kv: kv[1])]
-    return Checked(joined(kept), citations, dropped, kept)
+            return self._drop(sentence, claim if best is None and claim else _reason(sentence, hits, q))
+        n = self._used.setdefault(best, len(self._used) + 1)
+        self.kept.append(Statement(sentence, n, quoted=False))
+        self._spans.setdefault(best, set()).add(supporting_span(sentence, hits[best].chunk.text))
+        return self.kept[-1]
+
+    def _drop(self, sentence: str, reason: str) -> None:
+        self.dropped.append(Removed(sentence, reason))
+
+    def result(self) -> Checked:
+        citations = [cited(self.hits[j], n, spans=tuple(sorted(self._spans[j])))
+                     for j, n in sorted(self._used.items(), key=lambda kv: kv[1])]
+        return Checked(joined(self.kept), citations, list(self.dropped), list(self.kept))
+
+
+def attach(parts: list[str], hits: list[Hit], sentence_vecs: np.ndarray,
+           passage_vecs: np.ndarray, q: Question | None = None, contradiction=None) -> Checked:
+    """Keep the supported sentences (`parts`, from `sentences()`; `sentence_vecs` are their
+    embeddings), each cited to its best passage; `contradiction` as in `unsupported`."""
+    attacher = Attacher(hits, passage_vecs, q, contradiction)
+    for sentence, vec in zip(parts, sentence_vecs, strict=True):
+        attacher.add(sentence, vec)
+    return attacher.result()
 
 
 def joined(statements: list[Statement]) -> str:
