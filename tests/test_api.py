@@ -120,8 +120,9 @@ def test_content_streams_sentence_by_sentence_as_each_passes_the_check(client, p
     with client.stream("POST", "/v1/chat/completions", json=ask("What is the SoULS project?", stream=True)) as r:
         deltas = [c["choices"][0]["delta"] for c in events(r)[:-1] if c["choices"]]
     content = [i for i, d in enumerate(deltas) if d.get("content")]
-    assert [deltas[i]["content"] for i in content] == ["The SoULS project assembles solar lamps locally in rural "
-                                                       "Bihar. [1]", " Local women are trained to repair the lamps. [1]"]
+    assert [deltas[i]["content"] for i in content] == [
+        "The SoULS project assembles solar lamps locally in rural Bihar. [1]",
+        " Local women are trained to repair the lamps. [1]"]
     drafted = [i for i, d in enumerate(deltas) if d.get("reasoning_content")]
     assert content[0] < drafted[-1]  # the first sentence went out while the rest was being written
     assert "900" not in "".join(deltas[i]["content"] for i in content)  # it failed the check: never sent

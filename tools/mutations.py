@@ -13,9 +13,12 @@ From each, by its spaCy parse, deterministically (fixed seed):
 - faithful, which it must keep: the sentence itself; its leading phrase moved to its end
   ("In 1988, X founded Y." -> "X founded Y in 1988."); a shortened form (what follows a
   clause-ending comma left out).
+And the sentences the generator wrote for fitting questions, each judged by a reader against
+its passage (tools/paraphrases.py writes them, tools/paraphrases.jsonl holds the judgements):
+those judged faithful must be kept, the others dropped; each is checked as the answer to its
+question, as the pipeline checks it.
 Prints, per kind, how many were made and how many the check dropped, and examples of the
-misses. `tests/test_claims.py` runs the seed part of it. Generated paraphrases are not
-made here: the generator writes them slowly and a person has to judge each.
+misses. `tests/test_claims.py` runs the seed part and the judged sentences.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.answering import check, claims  # noqa: E402
+from rag.answering import check, claims, question  # noqa: E402
 from rag.evaluation.data import read_jsonl  # noqa: E402
 from rag.ingest.chunk import chunk_document  # noqa: E402
 from rag.ingest.read import read_document  # noqa: E402
@@ -144,6 +147,17 @@ def sources(paragraphs: int, rng: random.Random):
                     yield r["text"][s:e], r["text"], r["id"].rsplit("_", 1)[0]
 
 
+JUDGED = ROOT / "tools" / "paraphrases.jsonl"
+
+
+def judged() -> list[tuple[str, str, str, str, str]]:
+    """(group, kind, sentence, passage, question) of each generated sentence a reader judged."""
+    rows = read_jsonl(JUDGED) if JUDGED.exists() else []
+    return [("faithful", "generated, judged faithful", r["sentence"], r["passage"], r["question"]) if r["faithful"]
+            else ("mutated", "generated, judged unfaithful", r["sentence"], r["passage"], r["question"])
+            for r in rows if r["faithful"] is not None]
+
+
 def measure(paragraphs: int = 400, show: int = 5, log=print) -> dict[str, Counter]:
     """Per kind: {"made", "dropped"} over the mutated and faithful sentences."""
     rng = random.Random(23)
@@ -169,6 +183,13 @@ def measure(paragraphs: int = 400, show: int = 5, log=print) -> dict[str, Counte
             n["dropped"] += why is not None
             if (why is None) == (group == "mutated"):
                 misses.setdefault(f"{group}: {kind}", []).append((text, sentence, why))
+    for group, kind, text, passage, asked in judged():
+        why = check.unsupported(text, passage, question.read(asked), contradiction)
+        n = result.setdefault(f"{group}: {kind}", Counter())
+        n["made"] += 1
+        n["dropped"] += why is not None
+        if (why is None) == (group == "mutated"):
+            misses.setdefault(f"{group}: {kind}", []).append((text, asked, why))
     for kind, n in sorted(result.items()):
         log(f"{kind}: {n['made']} made, {n['dropped']} dropped ({n['dropped'] / n['made']:.3f})")
         for text, sentence, why in misses.get(kind, [])[:show]:

@@ -6,8 +6,10 @@ Both texts are parsed (rag/models/parse.py) and compared on three things:
   with that number, the sentence must count the same thing ("50 countries" is refused);
 - roles: each verb's subject, object and prepositional objects, by their head word (a passive
   read as its active: "was founded by X" makes X the subject). When the passage gives the
-  same verb the same role, the sentence's filler must be one of the passage's (a subject and
-  object swapped, or a name put in another's place, is refused). A pronoun in the passage
+  same verb the same role, the sentence's filler must be one of the passage's, by the stem of
+  its head word ("the Indian War" is "the French and Indian War"; "Conservatives", read as a
+  noun, is "Conservatives" read as a name): a subject and object swapped, or a name put in
+  another's place, is refused. A pronoun in the passage
   ("They sell ...") could be anyone, so it is not held against the sentence;
 - polarity: a verb (or a noun after "no") the sentence denies must be denied somewhere in the
   passage, and one it affirms must be affirmed somewhere in it ("does not require" is not
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..text import sentence_spans
+from ..text import sentence_spans, stem
 
 _SUBJECTS = {"nsubj", "csubj"}
 _OBJECTS = {"dobj", "nsubjpass", "attr", "oprd"}
@@ -35,6 +37,11 @@ def _key(token) -> str:
         return token.lemma_.lower()
     return " ".join([c.text for c in token.children if c.dep_ == "compound" and c.pos_ == "PROPN"]
                     + [token.text]).lower()
+
+
+def _head(key: str) -> str:
+    """An argument compared by the stem of its last word: "indian war" and "war" are one."""
+    return stem(key.rsplit(" ", 1)[-1]) if key else key
 
 
 def _with_conjuncts(token) -> list:
@@ -128,7 +135,8 @@ def contradiction(sentence, passage: list) -> str | None:
         known = filled.get((verb, role), set())
         if "<pronoun>" in known or not known:
             continue
-        wrong = sorted(f for f in fillers - known if f != "<pronoun>")
+        heads = {_head(k) for k in known}
+        wrong = sorted(f for f in fillers - known if f != "<pronoun>" and _head(f) not in heads)
         if wrong:
             return f"says {wrong[0]} is the {role if role in ('subject', 'object') else role + '-object'} of " \
                    f"'{verb}', which the passage does not"
