@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answering.compose import answer_first, lead, yes_no
+from rag.answering.compose import answer_first, best_first, lead, yes_no
 from rag.answering.evidence import Sentence
 from rag.answering.question import read
 from rag.types import Chunk, Hit
@@ -71,3 +71,18 @@ def test_answer_first_puts_the_short_answer_before_the_quote():
     assert answer_first(read("Does Odile Varnasse repair bicycles?"), [(1, best)], [hit], tags) is None
     weak = Sentence(1, start, len(text), text[start:], 0.1, "match")  # the ranker is unsure: quote alone
     assert answer_first(read("Who founded the cooperative?"), [(1, weak)], [hit], tags) is None
+
+
+def test_a_best_sentence_that_only_restates_the_question_is_left_out():
+    byline = Sentence(1, 40, 70, "— The Orvale Weaving Journal", 0.8, "match")
+    said = Sentence(1, 0, 39, "A cloth is fair only if its weavers set the price.", 0.5, "previous")
+    q = read("What is the Orvale Weaving Journal quoted for?")
+    assert [s for _, s in best_first(q, [(1, said), (1, byline)])] == [said]
+    told = Sentence(1, 40, 70, "The Orvale Weaving Journal pays its weavers twice a year.", 0.8, "match")
+    assert [s for _, s in best_first(q, [(1, said), (1, told)])] == [told, said]  # it adds: it leads
+    alone = [(1, byline)]
+    assert best_first(q, alone) == alone  # nothing better to say: kept
+    denial = Sentence(1, 0, 30, "Weaving is more than a craft.", 0.9, "match")
+    aside = Sentence(1, 31, 60, "Looms hum in every village.", 0.4, "next")
+    asked = read("Is weaving only a craft?")
+    assert best_first(asked, [(1, denial), (1, aside)])[0][1] == denial  # a yes/no answer restates by nature

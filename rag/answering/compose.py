@@ -28,7 +28,7 @@ from ..types import Hit, Statement
 from .check import Checked, joined
 from .evidence import Sentence
 from .question import NEGATION, Question
-from .quote import quote
+from .quote import new_words, quote
 
 # the kinds of answer a lead is given for: an entity of the same kind (rag/models/entities.py) answers each
 LEAD_KINDS = frozenset({"person", "place", "organisation", "date", "number", "money", "percent"})
@@ -166,7 +166,16 @@ def worth_generating(q: Question, evidence: list[tuple[int, Sentence]]) -> bool:
 def best_first(q: Question, evidence: list[tuple[int, Sentence]]) -> list[tuple[int, Sentence]]:
     """The evidence with its best sentence first, the rest in their order: the sentence that
     answers leads, what completes it follows. A list keeps reading order (its items follow
-    their lead-in)."""
+    their lead-in). A best sentence that only restates the question (it adds no word to it:
+    a byline, a heading) is left out when another sentence adds to it, and the best-scored of
+    those leads (measured on fitting data: tools/restating.py, docs/quality.md). Not for a
+    yes/no question, whose answer says again what it asks ("X is more than Y")."""
+    best = next((s for _, s in evidence if s.role == "match"), None)
+    if best is not None and _asked(q) is None and not new_words(best.text, q) \
+            and any(new_words(s.text, q) for _, s in evidence):
+        rest = [(n, s) for n, s in evidence if s is not best]
+        lead = max((ns for ns in rest if new_words(ns[1].text, q)), key=lambda ns: ns[1].score)
+        return rest if q.lists else [lead] + [ns for ns in rest if ns is not lead]
     if q.lists:
         return evidence
     return sorted(evidence, key=lambda ns: ns[1].role != "match")

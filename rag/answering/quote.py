@@ -17,18 +17,22 @@ from .question import Question
 CARRIES = 0.6  # share of the evidence's new words a generated answer must hold to stand for it
 
 
+def new_words(text: str, q: Question) -> set[str]:
+    """The terms of `text` that the question does not hold: what it adds to what was asked."""
+    return set(terms(text)) - q.terms
+
+
 def carries(statements: list[Statement], evidence: list[Sentence], q: Question) -> bool:
     """Whether the generated `statements` say what the evidence says (module doc): they add to
     the question, and hold most of what the best sentence (with what completes it, when it
     only restates the question) and every listed item add to it."""
-    asked = q.terms
-    said = terms(" ".join(s.text for s in statements)) - asked
+    said = new_words(" ".join(s.text for s in statements), q)
     if not said:
         return False  # nothing generated, or the question said back
-    best = [terms(e.text) - asked for e in evidence if e.role == "match"]
+    best = [new_words(e.text, q) for e in evidence if e.role == "match"]
     if best and not best[0]:
-        best = [set().union(*(terms(e.text) - asked for e in evidence if e.role in ("match", "next", "previous")))]
-    needed = best + [terms(e.text) - asked for e in evidence if e.role in ("list", "dated")]
+        best = [set().union(*(new_words(e.text, q) for e in evidence if e.role in ("match", "next", "previous")))]
+    needed = best + [new_words(e.text, q) for e in evidence if e.role in ("list", "dated")]
     return all(len(n & said) >= CARRIES * len(n) for n in needed)
 
 

@@ -1,0 +1,79 @@
+"""How many words a quoted answer needs: measured on fitting data the evidence ranker never saw
+(squad2-fit's answerable questions).
+
+    .venv/bin/python tools/answer_length.py
+
+Reads the retrieval `make fit` cached under .cache/fit/ (it runs the gathering itself when
+the cache is cold). For each question the evidence is chosen and put in the answer's order
+(`compose.best_first`); then, for word budgets, the answer keeps its first sentence and each
+following one that still fits the budget (`within`), and prints how often the answer holds a
+gold answer and its median words. Every budget costs answers (docs/quality.md), so the
+product applies none.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+import fit  # noqa: E402
+
+from rag.answering import compose, evidence  # noqa: E402
+from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
+from rag.evaluation.metrics import contains_answer  # noqa: E402
+
+BUDGETS = (None, 60, 45, 35, 30, 25, 20)
+
+
+def within(q, evidence: list, budget: int) -> list:
+    """The first sentence, then each later one while the answer stays within `budget` words, save
+    what it needs whatever its length (the sentence a pronoun points back to, the other document
+    of a two-part question, a list's items)."""
+    if q.lists:
+        return evidence
+    out, used = [], 0
+    for n, s in evidence:
+        size = len(s.text.split())
+        if out and used + size > budget and s.role not in ("previous", "part", "list"):
+            continue
+        out.append((n, s))
+        used += size
+    return out
+
+
+def main() -> None:
+    cache = ROOT / ".cache" / "fit"
+    questions = read_jsonl(fit.EVAL / "squad2-fit" / "answers.jsonl")
+    rows = fit.gather("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl"), questions, cache)
+    held = {b: 0 for b in BUDGETS}
+    words: dict = {b: [] for b in BUDGETS}
+    multi = {b: 0 for b in BUDGETS}
+    n = n_multi = 0
+    for r in rows:
+        if not r["answerable"] or not r["cands"]:
+            continue
+        q = fit.read_q(r)
+        sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"])
+        ordered = compose.best_first(q, [(s.passage, s) for s in sel.sentences])
+        n += 1
+        n_multi += len(ordered) > 1
+        for b in BUDGETS:
+            kept = ordered if b is None else within(q, ordered, b)
+            text = " ".join(s.text for _, s in kept)
+            hit = contains_answer(text, r["answers"])
+            held[b] += hit
+            multi[b] += hit and len(ordered) > 1
+            words[b].append(len(text.split()))
+    print(f"{n} answerable questions, {n_multi} with more than one evidence sentence")
+    for b in BUDGETS:
+        print(f"budget {b or 'none'}: gold in the answer {held[b] / n:.3f} (of those with several sentences "
+              f"{multi[b] / max(n_multi, 1):.3f}), median words {statistics.median(words[b]):.0f}")
+
+
+if __name__ == "__main__":
+    main()
