@@ -86,3 +86,18 @@ def test_a_best_sentence_that_only_restates_the_question_is_left_out():
     aside = Sentence(1, 31, 60, "Looms hum in every village.", 0.4, "next")
     asked = read("Is weaving only a craft?")
     assert best_first(asked, [(1, denial), (1, aside)])[0][1] == denial  # a yes/no answer restates by nature
+
+
+def test_the_source_a_question_names_is_not_what_it_asks():
+    weights = {"pelgrave": 3.0, "harbour": 3.0, "close": 2.0, "winter": 2.0, "fisheri": 4.0, "bulletin": 4.0}
+    asked = read("Should the harbour close in winter, according to the Pelgrave fisheries bulletin?")
+    assert yes_no(asked, "The harbour should not close in winter.", weights) == "No"
+    assert yes_no(read("Does the harbour close in winter, according to the bulletin?"),
+                  "The harbour does close in winter.", weights) == "Yes"
+
+
+def test_a_question_about_only_x_gets_no_yes_from_a_sentence_that_does_not_restrict():
+    asked = read("Is weaving only a craft?")
+    assert yes_no(asked, "Weaving is a craft and a trade.") is None  # it does not say it is nothing else
+    assert yes_no(asked, "Weaving is only a craft.") == "Yes"
+    assert yes_no(asked, "Weaving is not only a craft.") == "No"

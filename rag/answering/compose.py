@@ -10,7 +10,10 @@ this lead is a gold answer on fitting data is printed by `tools/leads.py`.
 A yes/no question ("Does ...?", "Is ...?") gets "Yes." or "No." first when the best sentence
 holds most of what the question asks (`AFFIRMS` of its IDF weight) and says it with the same
 or the opposite polarity (a "not" or "never" the question lacks, or lacks one it has). When
-the sentence holds less of it, no yes or no is claimed.
+the sentence holds less of it, no yes or no is claimed. The source a question names ("...,
+according to the report?") is not part of what it asks; a question about "only X" gets no
+"Yes" from a sentence that does not restrict as well. Measured on yes/no questions made from
+fitting sentences by tools/yes_no.py (docs/quality.md).
 
 Either way nothing is generated. Otherwise the generator runs only where its words were
 measured to be kept (`worth_generating`); elsewhere the evidence is quoted without it.
@@ -37,6 +40,8 @@ _BARE_NUMBER = re.compile(r"^[\d,.]+$|^(one|two|three|four|five|six|seven|eight|
                           r"thousands?|millions?|billions?)$", re.I)
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|must|may)"
                      r"(n['’]t|not)?\b", re.I)
+_SOURCE = re.compile(r",?\s*\baccording to\b[^,;?]*", re.I)  # "according to the essay": the source named
+_ONLY = re.compile(r"\b(only|solely|exclusively|merely|just)\b", re.I)  # "only X" asks that nothing else is
 SCOPE = 4  # words after a negation that it bears on, within its clause
 _CLAUSE = {",", ";", ":", "that", "which", "because", "but", "although", "while", "since"}
 AFFIRMS = 0.6  # share of the question's IDF weight the sentence must hold to answer yes or no
@@ -94,13 +99,17 @@ def yes_no(q: Question, sentence: str, weights: dict[str, float] | None = None) 
     if content is None or affirms(q, sentence, weights) < AFFIRMS:
         return None
     asked = {stem(w) for w in words(content)}
-    return "No" if _denies(sentence, asked) != bool(NEGATION.search(content)) else "Yes"
+    said = "No" if _denies(sentence, asked) != bool(NEGATION.search(content)) else "Yes"
+    if said == "Yes" and _ONLY.search(content) and not _ONLY.search(sentence):
+        return None  # "Is X only Y?": a sentence that says X is Y does not say it is nothing else
+    return said
 
 
 def _asked(q: Question) -> str | None:
-    """What a yes/no question asks, without its auxiliary; None for a question that is not a
-    yes/no one. "Isn't it ...?" asks what "Is it ...?" asks."""
-    return _YES_NO.sub("", q.text) if _YES_NO.match(q.text) else None
+    """What a yes/no question asks, without its auxiliary and the source it names ("...,
+    according to the report?": who says it, not what is said); None for a question that is
+    not a yes/no one. "Isn't it ...?" asks what "Is it ...?" asks."""
+    return _SOURCE.sub("", _YES_NO.sub("", q.text)) if _YES_NO.match(q.text) else None
 
 
 def affirms(q: Question, sentence: str, weights: dict[str, float] | None = None) -> float:
