@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from rag import Verified
 from rag.config import Config
 from rag.pipeline import Pipeline
 from tests.conftest import chat_server
@@ -235,8 +236,9 @@ def test_odd_characters_reach_the_real_models_without_harm(pipe):
 
 def test_stream_yields_pieces_then_the_answer(pipe):
     parts = list(pipe.stream("What is SoULS?", always_generate=True))
-    assert parts[0].passages and len(parts) > 3 and all(isinstance(p, str) for p in parts[1:-1])
+    assert parts[0].passages and len(parts) > 3 and all(isinstance(p, str | Verified) for p in parts[1:-1])
     assert parts[-1].citations
+    assert "".join(p.text for p in parts if isinstance(p, Verified)) == parts[-1].text  # only checked text shown
 
 
 def test_answer_works_with_the_network_blocked(monkeypatch, no_network):
