@@ -53,6 +53,13 @@ def test_the_reason_says_what_is_wrong(holds):
     assert "affirms" in holds("Repair requires a licence.")
 
 
+def test_a_negation_without_a_verb_above_it_is_judged(holds):
+    """A negation in a sentence with no verb (its root is a noun) once walked up the parse forever."""
+    assert holds("Not the farmers, but the traders.") == "no passage says this"  # words the passage lacks
+    assert holds("No licence at all.") is None
+    assert dict(claims.polarity(SpacyParser().parse("No licence at all."))) == {"licence": {True}}
+
+
 def test_mutations_of_the_seed_corpus_are_dropped_and_faithful_forms_kept():
     """The seed part of tools/mutations.py: at least 95% of mutated sentences dropped and of
     faithful ones kept (the full run over squad2-fit as well is in docs/quality.md)."""

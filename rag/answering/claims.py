@@ -52,9 +52,9 @@ def _with_conjuncts(token) -> list:
 def _verb(token):
     """The verb a token hangs from (itself when it is one): "not" in "not everyone could" or
     "no longer be" bears on the verb above it."""
-    while token.pos_ not in ("VERB", "AUX") and token.head is not token:
+    while token.pos_ not in ("VERB", "AUX") and token.head.i != token.i:
         token = token.head
-    while token.dep_ in ("aux", "auxpass") and token.head is not token:
+    while token.dep_ in ("aux", "auxpass") and token.head.i != token.i:
         token = token.head
     return token
 
