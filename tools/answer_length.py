@@ -7,8 +7,8 @@ Reads the retrieval `make fit` cached under .cache/fit/ (it runs the gathering i
 the cache is cold). For each question the evidence is chosen and put in the answer's order
 (`compose.best_first`); then, for word budgets, the answer keeps its first sentence and each
 following one that still fits the budget (`within`), and prints how often the answer holds a
-gold answer and its median words. Every budget costs answers (docs/quality.md), so the
-product applies none.
+gold answer and its median words; then the same for the seed questions (a key in the answer).
+Every budget costs answers (docs/quality.md), so the product applies none.
 """
 
 from __future__ import annotations
@@ -46,10 +46,8 @@ def within(q, evidence: list, budget: int) -> list:
     return out
 
 
-def main() -> None:
-    cache = ROOT / ".cache" / "fit"
-    questions = read_jsonl(fit.EVAL / "squad2-fit" / "answers.jsonl")
-    rows = fit.gather("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl"), questions, cache)
+def measure(name: str, rows: list[dict], held_by) -> None:
+    """Per budget: how often the answer holds a gold answer (`held_by(row, text)`) and its median words."""
     held = {b: 0 for b in BUDGETS}
     words: dict = {b: [] for b in BUDGETS}
     multi = {b: 0 for b in BUDGETS}
@@ -65,15 +63,24 @@ def main() -> None:
         for b in BUDGETS:
             kept = ordered if b is None else within(q, ordered, b)
             text = " ".join(s.text for _, s in kept)
-            hit = contains_answer(text, r["answers"])
+            hit = held_by(r, text)
             held[b] += hit
             multi[b] += hit and len(ordered) > 1
             words[b].append(len(text.split()))
-    print(f"{n} answerable questions, {n_multi} with more than one evidence sentence")
+    print(f"{name}: {n} answerable questions, {n_multi} with more than one evidence sentence")
     for b in BUDGETS:
-        print(f"budget {b or 'none'}: gold in the answer {held[b] / n:.3f} (of those with several sentences "
-              f"{multi[b] / max(n_multi, 1):.3f}), median words {statistics.median(words[b]):.0f}")
+        print(f"  budget {b or 'none'}: gold in the answer {held[b] / n:.3f} ({held[b]}; of those with several "
+              f"sentences {multi[b] / max(n_multi, 1):.3f}), median words {statistics.median(words[b]):.0f}")
 
+
+def main() -> None:
+    cache = ROOT / ".cache" / "fit"
+    questions = read_jsonl(fit.EVAL / "squad2-fit" / "answers.jsonl")
+    rows = fit.gather("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl"), questions, cache)
+    measure("squad2-fit", rows, lambda r, text: contains_answer(text, r["answers"]))
+    seeds = fit.gather("seeds", [], read_jsonl(fit.EVAL / "seeds" / "questions.jsonl"), cache)
+    measure("seeds (a key in the answer; summaries aside)", [r for r in seeds if r.get("kind") != "summary"],
+            lambda r, text: any(k in text.lower() for k in r["keys_any"]))
 
 if __name__ == "__main__":
     main()
