@@ -86,10 +86,10 @@ SEEDS_DEV = ROOT.parent / "shared" / "eval" / "seeds"
 @pytest.mark.skipif(not (SEEDS_DEV / "questions.jsonl").exists(), reason="needs ../shared/eval/seeds")
 def test_seed_development_set_floors(pipe):
     """All 80 development questions on the seed corpus, end to end, follow-ups asked after their
-    history. Measured when written (models fitted on these questions among others, `make fit`):
-    right 50/56, 5 false refusals, off-topic 8/8, near-topic 12/16. The floors leave two
-    questions of slack. Issue 23's targets for near-topic (>= 14/16) and false refusals (<= 4)
-    are not met."""
+    history. Measured last (models fitted on these questions among others, `make fit`):
+    right 50/56, 6 false refusals, off-topic 8/8, near-topic 16/16. The floors leave two
+    questions of slack; near-topic holds issue 23's target (>= 14/16). Its target for false
+    refusals (<= 4) is not met."""
     from rag.evaluation.run import eval_seeds
 
     result = eval_seeds(SEEDS_DEV, pipeline=pipe)
@@ -97,7 +97,7 @@ def test_seed_development_set_floors(pipe):
     assert o["questions"] == 80, o
     assert o["right_count"] >= 48 and o["false_refusal_count"] <= 7, o
     assert o["gold_doc_cited"] >= 0.75 and o["evidence_recall"] >= 0.9, o
-    assert o["refused_off_topic"] == 1.0 and o["refused_near_topic"] >= 10 / 16, o
+    assert o["refused_off_topic"] == 1.0 and o["refused_near_topic"] >= 14 / 16, o
     for r in result["rows"]:  # every answer is quoted or generated sentence by sentence, each cited
         assert r["refused"] or (r["quoted"] and r["cited_docs"]), r
         assert not re.search(r":\s*$", r["text"]), r  # never ends on a dangling "are:"
