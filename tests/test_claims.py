@@ -17,8 +17,13 @@ PASSAGE = ("Pelqurat is a cooperative based in Tamsville. They sell their basket
 
 
 @pytest.fixture(scope="module")
-def holds():
-    contradiction = claims.checker(SpacyParser())
+def parser():
+    return SpacyParser()
+
+
+@pytest.fixture(scope="module")
+def holds(parser):
+    contradiction = claims.checker(parser)
     return lambda sentence: check.unsupported(sentence, PASSAGE, None, contradiction)
 
 
@@ -53,11 +58,12 @@ def test_the_reason_says_what_is_wrong(holds):
     assert "affirms" in holds("Repair requires a licence.")
 
 
-def test_a_negation_without_a_verb_above_it_is_judged(holds):
+def test_a_negation_without_a_verb_above_it_is_judged(holds, parser):
     """A negation in a sentence with no verb (its root is a noun) once walked up the parse forever."""
     assert holds("Not the farmers, but the traders.") == "no passage says this"  # words the passage lacks
     assert holds("No licence at all.") is None
-    assert dict(claims.polarity(SpacyParser().parse("No licence at all."))) == {"licence": {True}}
+    assert dict(claims.polarity(parser.parse("No licence at all."))) == {"licence": {True}}
+    assert dict(claims.polarity(parser.parse("Not the farmers, but the traders."))) == {}  # no verb to deny
 
 
 def test_mutations_of_the_seed_corpus_are_dropped_and_faithful_forms_kept():

@@ -7,8 +7,9 @@ Reads the retrieval `make fit` cached under .cache/fit/ (it runs the gathering i
 the cache is cold). For each question the evidence is chosen and put in the answer's order
 (`compose.best_first`); then, for word budgets, the answer keeps its first sentence and each
 following one that still fits the budget (`within`), and prints how often the answer holds a
-gold answer and its median words; then the same for the seed questions (a key in the answer).
-Every budget costs answers (docs/quality.md), so the product applies none.
+gold answer and its median words, and what a budget applied only when the ranker is sure
+would cost; then the same for the seed questions (a key in the answer). Every budget costs
+answers (docs/quality.md), so the product applies none.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
 from rag.evaluation.metrics import contains_answer  # noqa: E402
 
 BUDGETS = (None, 60, 45, 35, 30, 25, 20)
+SURE = (0.7, 0.8)  # the budget of 30 words applied only when the best sentence's ranker score is at least this
 
 
 def within(q, evidence: list, budget: int) -> list:
@@ -47,30 +49,39 @@ def within(q, evidence: list, budget: int) -> list:
 
 
 def measure(name: str, rows: list[dict], held_by) -> None:
-    """Per budget: how often the answer holds a gold answer (`held_by(row, text)`) and its median words."""
-    held = {b: 0 for b in BUDGETS}
-    words: dict = {b: [] for b in BUDGETS}
-    multi = {b: 0 for b in BUDGETS}
-    n = n_multi = 0
+    """Per budget: how often the answer holds a gold answer (`held_by(row, text)`) and its median
+    words; then, for a budget of 30 applied only when the ranker is sure of the best sentence
+    (`SURE`), how many answers it shortens and how many of those lose the gold answer."""
+    cases = []
     for r in rows:
-        if not r["answerable"] or not r["cands"]:
-            continue
-        q = fit.read_q(r)
-        sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"])
-        ordered = compose.best_first(q, [(s.passage, s) for s in sel.sentences])
-        n += 1
-        n_multi += len(ordered) > 1
-        for b in BUDGETS:
-            kept = ordered if b is None else within(q, ordered, b)
-            text = " ".join(s.text for _, s in kept)
-            hit = held_by(r, text)
-            held[b] += hit
-            multi[b] += hit and len(ordered) > 1
-            words[b].append(len(text.split()))
+        if r["answerable"] and r["cands"]:
+            q = fit.read_q(r)
+            sel = evidence.select(q, r["cands"], r["cos"], r["idf"], r["hits"], r["tags"])
+            cases.append((r, q, compose.best_first(q, [(s.passage, s) for s in sel.sentences])))
+    n, n_multi = len(cases), sum(len(ordered) > 1 for *_, ordered in cases)
     print(f"{name}: {n} answerable questions, {n_multi} with more than one evidence sentence")
     for b in BUDGETS:
-        print(f"  budget {b or 'none'}: gold in the answer {held[b] / n:.3f} ({held[b]}; of those with several "
-              f"sentences {multi[b] / max(n_multi, 1):.3f}), median words {statistics.median(words[b]):.0f}")
+        held = multi = 0
+        words = []
+        for r, q, ordered in cases:
+            text = " ".join(s.text for _, s in (ordered if b is None else within(q, ordered, b)))
+            hit = held_by(r, text)
+            held += hit
+            multi += hit and len(ordered) > 1
+            words.append(len(text.split()))
+        print(f"  budget {b or 'none'}: gold in the answer {held / n:.3f} ({held}; of those with several "
+              f"sentences {multi / max(n_multi, 1):.3f}), median words {statistics.median(words):.0f}")
+    for sure in SURE:
+        shortened = lost = 0
+        for r, q, ordered in cases:
+            kept = within(q, ordered, 30)
+            best = max((s.score for _, s in ordered if s.role == "match"), default=0.0)
+            if best >= sure and len(kept) < len(ordered):
+                shortened += 1
+                lost += held_by(r, " ".join(s.text for _, s in ordered)) and not held_by(
+                    r, " ".join(s.text for _, s in kept))
+        print(f"  budget 30 only when the best sentence scores >= {sure}: {shortened} answers shortened, "
+              f"{lost} of them lose the gold answer")
 
 
 def main() -> None:
@@ -81,6 +92,7 @@ def main() -> None:
     seeds = fit.gather("seeds", [], read_jsonl(fit.EVAL / "seeds" / "questions.jsonl"), cache)
     measure("seeds (a key in the answer; summaries aside)", [r for r in seeds if r.get("kind") != "summary"],
             lambda r, text: any(k in text.lower() for k in r["keys_any"]))
+
 
 if __name__ == "__main__":
     main()
