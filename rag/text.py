@@ -4,8 +4,9 @@ Every stage reads text through these functions (chunking, evidence, refusal, the
 check, BM25 and the metrics), so a word is the same word everywhere:
 
 - `sentence_spans`: a sentence ends after . ! ? or … (optionally closed by quotes or
-  brackets) before white space, and at every line end (titles, list items and paragraphs
-  carry no full stop);
+  brackets) before white space, unless a lower-case letter follows on the same line (an
+  abbreviation: "e.g. a fee", "the U.S. state of", "Pharm. D.) degree"), and at every line
+  end (titles, list items and paragraphs carry no full stop);
 - `words`: lower-cased content words, `STOPWORDS` left out; `stem`: Snowball English
   (PyStemmer), the stemmer BM25 uses; `terms`: the stems of a text's words;
 - `tokenize`: BM25's tokens (bm25s' word pattern, `LUCENE_STOPWORDS` left out, stemmed),
@@ -40,7 +41,7 @@ passage passages context question answer mentioned mention one two use used usin
 made well
 """.split())
 
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)|(?=\n)")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=[^\S\n]*+(?:\n|$)|[^\S\n]++[^a-z\s])|(?=\n)")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")

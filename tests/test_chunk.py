@@ -70,3 +70,9 @@ def test_bad_overlap_is_rejected():
 def test_matches_tiktoken_reference():
     assert encoding().name == "cl100k_base"
     assert encoding().encode("hello world") == [15339, 1917]
+
+
+def test_an_abbreviation_before_a_lower_case_word_does_not_end_the_sentence():
+    text = "Fees rose, e.g. for the St. lawrence ferry, in the U.S. state of Maine. The U.S. Army left.\nend"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Fees rose, e.g. for the St. lawrence ferry, in the U.S. state of Maine.", "The U.S.", "Army left.", "end"]

@@ -1,0 +1,66 @@
+"""What not ending a sentence before a lower-case word (rag/text.py `sentence_spans`: "e.g. a
+fee", "the U.S. state of") moves on fitting data the evidence ranker never saw: squad2-fit's
+answerable questions, their passages split the way before and the way now.
+
+    .venv/bin/python tools/splitting.py
+
+Reads the retrieval `make fit` cached under .cache/fit/ (it runs the gathering itself when
+the cache is cold). For the questions whose candidate sentences differ, both sets are
+embedded and ranked by the shipped ranker; it prints how many questions changed, and over
+all answerable questions how often the top sentence and the evidence hold a gold answer.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+import fit  # noqa: E402
+
+from rag import text  # noqa: E402
+from rag.answering import evidence  # noqa: E402
+from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
+from rag.models.embed import MiniLM  # noqa: E402
+
+BEFORE = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)|(?=\n)")  # the splitter before: any white space ends a sentence
+
+
+def split(hits, pattern) -> list:
+    now, text._SENTENCE_END = text._SENTENCE_END, pattern
+    try:
+        return evidence.candidates(hits)
+    finally:
+        text._SENTENCE_END = now
+
+
+def main() -> None:
+    rows = [r for r in fit.gather("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl"),
+                                  read_jsonl(fit.EVAL / "squad2-fit" / "answers.jsonl"), ROOT / ".cache" / "fit")
+            if r["answerable"] and r["hits"]]
+    embedder, tally, changed = MiniLM(), np.zeros((2, 2)), 0
+    for r in rows:
+        sets = [split(r["hits"], BEFORE), split(r["hits"], text._SENTENCE_END)]
+        moved = [c.text for c in sets[0]] != [c.text for c in sets[1]]
+        changed += moved
+        asked = embedder.encode([r["question"]])[0] if moved else None
+        for k, cands in enumerate(sets):
+            if not cands:
+                continue
+            cos = embedder.encode([c.text for c in cands]) @ asked if moved else r["cos"]
+            sel = evidence.select(fit.read_q(r), cands, cos, r["idf"], r["hits"], r["tags"])
+            tally[k] += (fit.holds(r, cands[sel.best]), any(fit.holds(r, cands[i]) for i in sel.chosen))
+    print(f"{len(rows)} answerable squad2-fit questions, {changed} with other candidate sentences now")
+    for k, name in enumerate(("before", "now")):
+        print(f"  {name}: top sentence holds the answer {tally[k][0] / len(rows):.3f}, "
+              f"evidence {tally[k][1] / len(rows):.3f}")
+
+
+if __name__ == "__main__":
+    main()
