@@ -41,7 +41,8 @@ passage passages context question answer mentioned mention one two use used usin
 made well
 """.split())
 
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=[^\S\n]*+(?:\n|$)|[^\S\n]++[^a-z\s])|(?=\n)")
+SENTENCES = 2  # where `sentence_spans` ends sentences, versioned: indexes record it (2: not before a lower-case word)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=[^\S\n]+[^a-z\s])|(?=\n)")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")

@@ -10,6 +10,7 @@ from rag.storage import bm25 as lexical
 from rag.storage import faiss_index as ix
 from rag.storage.base import FORMAT
 from rag.storage.retrieve import search
+from rag.text import SENTENCES
 from tests.conftest import FakeEmbedder
 
 
@@ -25,7 +26,7 @@ def test_build_save_load_round_trip(config):
     assert loaded.vectors.ntotal == len(index.chunks)
     m = loaded.manifest
     assert m["format"] == FORMAT and m["embedding_model"] == "fake-bag-of-words" and m["dim"] == 64
-    assert m["chunking"] == {"tokenizer": "cl100k_base", "max_tokens": 40, "overlap": 8}
+    assert m["chunking"] == {"tokenizer": "cl100k_base", "max_tokens": 40, "overlap": 8, "sentences": SENTENCES}
     assert {k: v["sha256"] for k, v in m["documents"].items()} == {d.id: d.sha256 for d in docs}
 
 

@@ -44,7 +44,13 @@ def main() -> None:
     rows = [r for r in fit.gather("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl"),
                                   read_jsonl(fit.EVAL / "squad2-fit" / "answers.jsonl"), ROOT / ".cache" / "fit")
             if r["answerable"] and r["hits"]]
-    embedder, tally, changed = MiniLM(), np.zeros((2, 2)), 0
+    embedder, tally, changed, vectors = MiniLM(), np.zeros((2, 2)), 0, {}
+
+    def encode(texts: list[str]) -> np.ndarray:  # each sentence embedded once
+        new = [t for t in dict.fromkeys(texts) if t not in vectors]
+        vectors.update(zip(new, embedder.encode(new), strict=True) if new else ())
+        return np.array([vectors[t] for t in texts])
+
     for r in rows:
         sets = [split(r["hits"], BEFORE), split(r["hits"], text._SENTENCE_END)]
         moved = [c.text for c in sets[0]] != [c.text for c in sets[1]]
@@ -53,7 +59,7 @@ def main() -> None:
         for k, cands in enumerate(sets):
             if not cands:
                 continue
-            cos = embedder.encode([c.text for c in cands]) @ asked if moved else r["cos"]
+            cos = encode([c.text for c in cands]) @ asked if moved else r["cos"]
             sel = evidence.select(fit.read_q(r), cands, cos, r["idf"], r["hits"], r["tags"])
             tally[k] += (fit.holds(r, cands[sel.best]), any(fit.holds(r, cands[i]) for i in sel.chosen))
     print(f"{len(rows)} answerable squad2-fit questions, {changed} with other candidate sentences now")

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from ..config import Config
+from ..text import SENTENCES
 from ..types import Chunk, Document
 from . import bm25
 
@@ -62,7 +63,7 @@ def settings(embedder, config: Config) -> dict:
         "embedding_model": embedder.name,
         "dim": embedder.dim,
         "chunking": {"tokenizer": "cl100k_base", "max_tokens": config.chunk_tokens,
-                     "overlap": config.chunk_overlap},
+                     "overlap": config.chunk_overlap, "sentences": SENTENCES},
         "lexical": {"method": "bm25s lucene", "k1": bm25.K1, "b": bm25.B, "stemmer": "snowball english",
                     "text": "title + chunk"},
     }
