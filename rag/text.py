@@ -41,8 +41,13 @@ passage passages context question answer mentioned mention one two use used usin
 made well
 """.split())
 
-SENTENCES = 2  # where `sentence_spans` ends sentences, versioned: indexes record it (2: not before a lower-case word)
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=[^\S\n]+[^a-z\s])|(?=\n)")
+SENTENCES = 3  # where `sentence_spans` ends sentences, versioned: indexes record it (2: not before a lower-case
+# word; 3: not after a title or an initial)
+# a full stop after these is an abbreviation's ("Dr. Smith", "St. Louis", "No. 5", "John F. Kennedy"), not an end;
+# "U.S.", "Jr." and "Inc." end sentences too often to be listed, "I" is also a numeral ("World War I.")
+_ABBREVIATION = (r"(?<!\s[A-HJ-Z])(?<!^[A-HJ-Z])(?<!\b(?:Mr|Ms|Dr|St|No|Mt|Ft|Lt|vs))"
+                 r"(?<!\b(?:Mrs|Rev|Gen|Col|Sgt|Gov|Fig))(?<!\b(?:Capt|Prof|Sept))")
+_SENTENCE_END = re.compile(r"(?:[!?…]|" + _ABBREVIATION + r"\.)[\"'”’)\]]*(?=[^\S\n]+[^a-z\s])|(?=\n)")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")

@@ -76,3 +76,11 @@ def test_an_abbreviation_before_a_lower_case_word_does_not_end_the_sentence():
     text = "Fees rose, e.g. for the St. lawrence ferry, in the U.S. state of Maine. The U.S. Army left.\nend"
     assert [text[s:e] for s, e in sentence_spans(text)] == [
         "Fees rose, e.g. for the St. lawrence ferry, in the U.S. state of Maine.", "The U.S.", "Army left.", "end"]
+
+
+def test_a_title_or_an_initial_does_not_end_the_sentence_but_a_numeral_or_an_acronym_can():
+    text = ("Dr. Ames met Gen. Ortiz on Mt. Kenya with Mary K. Lowe. They left in Sept. Rain fell. "
+            "Ward No. 4 closed after World War I. The rest moved to the U.S. Then came winter.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Dr. Ames met Gen. Ortiz on Mt. Kenya with Mary K. Lowe.", "They left in Sept. Rain fell.",
+        "Ward No. 4 closed after World War I.", "The rest moved to the U.S.", "Then came winter."]

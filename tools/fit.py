@@ -49,8 +49,8 @@ from rag.evaluation.metrics import contains_answer  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
-GATHER_VERSION = 3  # bump when what is gathered per question changes (2: questions read with spelling and follow-ups;
-# 3: no sentence ends before a lower-case word)
+GATHER_VERSION = 4  # bump when what is gathered per question changes (2: questions read with spelling and follow-ups;
+# 3: no sentence ends before a lower-case word; 4: nor after a title or an initial)
 SEED = 23
 SEED_SHARE = 0.2  # the seed questions together weigh this share of the SQuAD refusal questions
 RANKER_SEED_SHARE = 0.1  # the seeds' answer sentences together weigh this share of SQuAD's
