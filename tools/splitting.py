@@ -9,6 +9,8 @@ Reads the retrieval `make fit` cached under .cache/fit/ (it runs the gathering i
 the cache is cold). For the questions whose candidate sentences differ, both sets are
 embedded and ranked by the shipped ranker; it prints how many questions changed, and over
 all answerable questions how often the top sentence and the evidence hold a gold answer.
+First it counts, in squad2-fit's and squad1-train's paragraphs and in seeds/, the sentences
+the split before ended that the split now joins to the next.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import fit  # noqa: E402
 from rag import text  # noqa: E402
 from rag.answering import evidence  # noqa: E402
 from rag.evaluation.data import beir_documents, read_jsonl  # noqa: E402
+from rag.ingest.read import load_folder  # noqa: E402
 from rag.models.embed import MiniLM  # noqa: E402
 
 BEFORE = re.compile(r"[.!?…][\"'”’)\]]*(?=[^\S\n]+[^a-z\s])|(?=\n)")  # version 2: any full stop before a space
@@ -42,7 +45,23 @@ def split(hits, pattern) -> list:
         text._SENTENCE_END = now
 
 
+def joined(docs) -> tuple[int, int]:
+    """Sentences of `docs` as split before, and how many fewer the split now makes (it only joins)."""
+    now = sum(len(text.sentence_spans(d.text)) for d in docs)
+    was, text._SENTENCE_END = text._SENTENCE_END, BEFORE
+    try:
+        before = sum(len(text.sentence_spans(d.text)) for d in docs)
+    finally:
+        text._SENTENCE_END = was
+    return before, before - now
+
+
 def main() -> None:
+    for name, docs in (("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl")),
+                       ("squad1-train", beir_documents(fit.EVAL / "squad1-train" / "corpus.jsonl")),
+                       ("seeds", load_folder(ROOT / "seeds")[0])):
+        before, now = joined(docs)
+        print(f"{name}: {before} sentences as split before, {now} of them now joined to the next")
     rows = [r for r in fit.gather("squad2-fit", beir_documents(fit.EVAL / "squad2-fit" / "corpus.jsonl"),
                                   read_jsonl(fit.EVAL / "squad2-fit" / "answers.jsonl"), ROOT / ".cache" / "fit")
             if r["answerable"] and r["hits"]]
